@@ -1,0 +1,45 @@
+"""Typed settings, built once from the environment and `.env` (see .env.example)."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from briefings.languages import Lang
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field("https://api.telegram.org", validation_alias="TELEGRAM_API_URL")
+    telegram_webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    database_url: str = Field(
+        f"sqlite:///{PROJECT_ROOT / 'var' / 'briefings.sqlite3'}",
+        validation_alias="BRIEFINGS_DATABASE_URL",
+    )
+    seeds_dir: Path = Field(PROJECT_ROOT / "seeds", validation_alias="BRIEFINGS_SEEDS_DIR")
+    default_lang: Lang = Field("en", validation_alias="BRIEFINGS_DEFAULT_LANG")
+    http_host: str = Field("127.0.0.1", validation_alias="BRIEFINGS_HTTP_HOST")
+    http_port: int = Field(8080, ge=0, le=65535, validation_alias="BRIEFINGS_HTTP_PORT")
+
+    @property
+    def telegram_configured(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None and (
+            self.slack_app_token is not None or self.slack_signing_secret is not None
+        )

@@ -1,0 +1,1 @@
+"""The briefing core: visits, languages, digests. Imports no chat platform library."""

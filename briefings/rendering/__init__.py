@@ -1,0 +1,129 @@
+"""Render a Reply in a dialect: one jinja2 Environment, templates as files.
+
+Escaping is by construction: the finalizer passes every printed value through the dialect.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jinja2
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from briefings.labels import label
+from briefings.rendering.dialects import DIALECTS, ITEM_BREAK, Dialect, DialectName, Markup
+from briefings.rendering.packing import pack
+from briefings.replies import Button, Reply
+
+_T = TypeVar("_T")
+
+SLACK_MAX_BLOCKS = 50
+# Slack shows at most this much of a message's fallback `text` in notifications.
+SLACK_FALLBACK_LIMIT = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message as a platform will send it; buttons ride on the last message of a reply."""
+
+    text: str
+    dialect: DialectName
+    blocks: tuple[dict[str, Any], ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+
+class Renderer:
+    def __init__(self, templates: Path | None = None) -> None:
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates or Path(__file__).with_name("templates")),
+            undefined=jinja2.StrictUndefined,
+            # HTML autoescaping would be wrong for Slack and plain text; `_finalize` escapes
+            # every value for the dialect at hand instead.
+            autoescape=False,  # noqa: S701
+            finalize=_finalize,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._env.filters["b"] = _bold
+        self._env.filters["i"] = _italic
+        self._env.globals["t"] = _label
+        self._env.globals["cut"] = Markup(ITEM_BREAK)
+
+    def items(self, reply: Reply, dialect: DialectName) -> list[str]:
+        """The reply's items in the dialect, before packing into messages."""
+        template = self._env.get_template(f"{reply.view}.j2")
+        text = template.render(**reply.data, lang=reply.lang, dialect=DIALECTS[dialect])
+        return [item.strip("\n") for item in text.split(ITEM_BREAK) if item.strip()]
+
+    def render(self, reply: Reply, dialect: DialectName) -> list[Message]:
+        spec = DIALECTS[dialect]
+        items = self.items(reply, dialect)
+        if dialect == "slack":
+            return _slack_messages(items, spec, reply.buttons)
+        chunks = pack(items, spec.limit, spec.measure)
+        return [
+            Message(chunk, dialect, buttons=reply.buttons if last else ())
+            for last, chunk in _mark_last(chunks)
+        ]
+
+
+def _slack_messages(items: list[str], spec: Dialect, buttons: tuple[Button, ...]) -> list[Message]:
+    sections = [s for item in items for s in pack([item], spec.limit, spec.measure)]
+    per_message = SLACK_MAX_BLOCKS - (1 if buttons else 0)
+    groups = [sections[i : i + per_message] for i in range(0, len(sections), per_message)]
+    messages = []
+    for last, group in _mark_last(groups):
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in group
+        ]
+        if last and buttons:
+            blocks.append(_slack_actions(buttons))
+        fallback = pack(group, SLACK_FALLBACK_LIMIT, len, joiner="\n")[0]
+        messages.append(Message(fallback, "slack", tuple(blocks), buttons if last else ()))
+    return messages
+
+
+def _slack_actions(buttons: tuple[Button, ...]) -> dict[str, Any]:
+    elements: list[dict[str, Any]] = []
+    for n, button in enumerate(buttons):
+        element: dict[str, Any] = {
+            "type": "button",
+            "text": {"type": "plain_text", "text": button.label[:75]},
+            "action_id": f"nav_{n}",
+            "value": button.command,
+        }
+        if button.selected:
+            element["style"] = "primary"
+        elements.append(element)
+    return {"type": "actions", "block_id": "nav", "elements": elements}
+
+
+def _mark_last(values: list[_T]) -> list[tuple[bool, _T]]:
+    return [(n == len(values) - 1, v) for n, v in enumerate(values)]
+
+
+@pass_context
+def _finalize(context: Context, value: object) -> str:
+    if isinstance(value, Markup):
+        return value
+    dialect: Dialect = context["dialect"]
+    return dialect.escape("" if value is None else str(value))
+
+
+@pass_context
+def _bold(context: Context, value: object) -> Markup:
+    dialect: Dialect = context["dialect"]
+    return dialect.bold(str(value))
+
+
+@pass_context
+def _italic(context: Context, value: object) -> Markup:
+    dialect: Dialect = context["dialect"]
+    return dialect.italic(str(value))
+
+
+@pass_context
+def _label(context: Context, key: str, **values: object) -> str:
+    return label(key, context["lang"], **values)
