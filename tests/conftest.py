@@ -1,0 +1,49 @@
+"""Shared fixtures: the shipped seeds, loaded once, and the reference material in ../shared."""
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from briefings.commands import Briefing
+from briefings.loader import Seeds, load_seeds
+from briefings.rendering import Renderer
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"
+SEOUL = ZoneInfo("Asia/Seoul")
+# During the visit, Tuesday 27 August 2024, 09:00 in Gwangju.
+DURING = datetime(2024, 8, 27, 9, 0, tzinfo=SEOUL)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/*.txt from the current output (review the diff!)",
+    )
+
+
+@pytest.fixture(scope="session")
+def seeds() -> Seeds:
+    return load_seeds(SEEDS)
+
+
+@pytest.fixture(scope="session")
+def briefing(seeds: Seeds) -> Briefing:
+    return Briefing(seeds.visit, seeds.articles)
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+@pytest.fixture(scope="session")
+def shared_seeds() -> Path:
+    path = SHARED / "seeds"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent: the original articles are not beside the project")
+    return path

@@ -1,0 +1,48 @@
+"""The core stays platform-free: no chat, scheduler or environment access in briefings/."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).resolve().parents[2] / "briefings"
+FORBIDDEN = {"telegram", "slack_bolt", "slack_sdk", "apscheduler", "aiohttp", "httpx"}
+
+
+def imported_packages(source: str) -> set[str]:
+    """Top-level packages a module imports, wherever the import statement sits."""
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    return imported
+
+
+def _modules() -> list[Path]:
+    return sorted(CORE.rglob("*.py"))
+
+
+def test_the_core_has_modules() -> None:
+    assert len(_modules()) >= 10
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(CORE)))
+def test_core_module_imports_no_platform_library(path: Path) -> None:
+    imported = imported_packages(path.read_text(encoding="utf-8"))
+    assert not imported & FORBIDDEN
+    assert "bot" not in imported, "the core must not depend on the adapters"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(CORE)))
+def test_core_module_reads_no_environment(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
+            pytest.fail(f"{path.name}:{node.lineno} reads the environment")
+
+
+def test_scanner_sees_imports_inside_functions() -> None:
+    sample = "import os\ndef f():\n    from telegram.ext import Application\n    import slack_sdk\n"
+    assert imported_packages(sample) & FORBIDDEN == {"telegram", "slack_sdk"}

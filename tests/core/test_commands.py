@@ -1,0 +1,193 @@
+"""Dialogue tests of the command table: what a user types, what the bot answers (plain text)."""
+
+from datetime import datetime
+
+import pytest
+
+from briefings.commands import COMMANDS, Briefing, Context, handle
+from briefings.languages import Lang
+from briefings.rendering import Renderer
+
+from ..conftest import DURING, SEOUL
+
+BEFORE = datetime(2024, 8, 20, 12, 0, tzinfo=SEOUL)
+AFTER = datetime(2024, 9, 2, 12, 0, tzinfo=SEOUL)
+MONDAY_EVENING = datetime(2024, 8, 26, 22, 0, tzinfo=SEOUL)
+
+TUESDAY = {
+    "en": "Tuesday 27 August 2024",
+    "it": "martedì 27 agosto 2024",
+    "ko": "2024년 8월 27일 화요일",
+}
+MONDAY = {
+    "en": "Monday 26 August 2024",
+    "it": "lunedì 26 agosto 2024",
+    "ko": "2024년 8월 26일 월요일",
+}
+WEDNESDAY = {
+    "en": "Wednesday 28 August 2024",
+    "it": "mercoledì 28 agosto 2024",
+    "ko": "2024년 8월 28일 수요일",
+}
+
+
+def say(
+    briefing: Briefing,
+    renderer: Renderer,
+    text: str,
+    lang: Lang = "en",
+    now: datetime = DURING,
+    private: bool = True,
+) -> str:
+    reply = handle(briefing, Context(lang, now, private), text)
+    return "\n".join(m.text for m in renderer.render(reply, "plain"))
+
+
+DIALOGUE = [
+    # (lang, now, what the user types, what the answer must contain, what it must not)
+    ("en", DURING, "/itinerary tuesday", [TUESDAY["en"], "Cemetery", "Mobility Forum"], []),
+    ("it", DURING, "/itinerary martedì", [TUESDAY["it"], "Cimitero", "Gwangju Global Motors"], []),
+    ("it", DURING, "/itinerary martedi", [TUESDAY["it"]], []),
+    ("ko", DURING, "/itinerary 8월 27일", [TUESDAY["ko"], "강기정"], []),
+    ("ko", DURING, "/itinerary 화요일", [TUESDAY["ko"]], []),
+    ("en", DURING, "/itinerary day 2", [TUESDAY["en"], "Day 2 of 3"], []),
+    ("it", DURING, "/itinerary giorno 1", [MONDAY["it"], "Mattina", "Park Seon-cheol"], []),
+    ("ko", DURING, "/itinerary 3일차", [WEDNESDAY["ko"], "출처 기사에 나오지 않습니다"], []),
+    ("en", DURING, "/itinerary 2024-08-26", [MONDAY["en"], "AI Data Center", "Afternoon"], []),
+    ("en", DURING, "/itinerary 27/8", [TUESDAY["en"]], []),
+    ("it", DURING, "/itinerary 27 agosto", [TUESDAY["it"]], []),
+    ("en", DURING, "/itinerary tomorrow", [WEDNESDAY["en"]], []),
+    ("it", DURING, "/itinerary ieri", [MONDAY["it"]], []),
+    ("en", DURING, "/itinerary", [TUESDAY["en"]], []),
+    ("en", BEFORE, "/itinerary", ["The visit's days:", MONDAY["en"], "/itinerary day 2"], []),
+    # Unreadable or outside the visit: the days, with an example, in the user's language.
+    ("en", DURING, "/itinerary someday", ["couldn't read “someday”", MONDAY["en"]], []),
+    ("it", DURING, "/itinerary boh", ["Non riesco a leggere", "I giorni della visita"], []),
+    ("ko", DURING, "/itinerary 8월 30일", ["방문 기간이 아닙니다", "예: /itinerary 화요일"], []),
+    ("en", DURING, "/itinerary day 7", ["is not a day of the visit", WEDNESDAY["en"]], []),
+    # The clock.
+    ("en", DURING, "/today", [TUESDAY["en"]], []),
+    ("en", MONDAY_EVENING, "/today", [MONDAY["en"]], []),
+    ("en", MONDAY_EVENING, "/tomorrow", [TUESDAY["en"]], []),
+    ("en", MONDAY_EVENING, "/next", [TUESDAY["en"]], []),
+    ("en", BEFORE, "/next", [MONDAY["en"]], []),
+    ("en", DURING, "/next", [WEDNESDAY["en"]], []),
+    ("en", AFTER, "/next", ["The visit is over", "The visit's days:"], []),
+    ("it", BEFORE, "/today", ["Oggi, martedì 20 agosto 2024, non è un giorno della visita"], []),
+    ("ko", AFTER, "/tomorrow", ["내일(", "방문 기간이 아닙니다"], []),
+    # People.
+    ("en", DURING, "/who kang", ["Kang Gijung / 강기정", "Mayor of Gwangju"], ["Lo Russo /"]),
+    ("en", DURING, "/who KANG", ["Kang Gijung / 강기정"], []),
+    ("ko", DURING, "/who 강기정", ["강기정", "광주광역시장"], []),
+    ("it", DURING, "/who lo russo", ["Stefano Lo Russo", "Sindaco di Torino"], ["Kang Gijung /"]),
+    ("en", DURING, "/who lorusso", ["Stefano Lo Russo"], []),
+    ("en", DURING, "/who 로 루쏘", ["Stefano Lo Russo"], []),
+    ("en", DURING, "/who park", ["Park Seon-cheol", "Hangul name not stated"], []),
+    ("en", DURING, "/who shin su jeong", ["Shin Su Jeong"], []),
+    ("en", DURING, "/who gatto", ["Emila Gatto", "Italian Ambassador"], []),
+    ("en", DURING, "/who nobody", ["No one called “nobody”", "/people"], []),
+    ("it", DURING, "/who", ["Chi cerchi?"], []),
+    ("en", DURING, "/people", ["Delegation from Turin", "Hosts in Gwangju", "Shin Su Jeong"], []),
+    # The whole visit, the sources.
+    (
+        "en",
+        DURING,
+        "/briefing",
+        [
+            "The Mayor of Turin in Gwangju",
+            "Monday 26 August 2024 – Wednesday 28 August 2024",
+            "patto di collaborazione",
+            "우호협력 협정",
+            "Date not stated",
+            "What was said",
+            "translated from Korean",
+            "Open questions",
+            "Where the sources differ or are silent",
+            "[1] Italian article, outlet not stated, date not stated",
+            "[2] Korean article, 뉴스스텝",
+        ],
+        [],
+    ),
+    ("ko", DURING, "/briefing", ["토리노 시장 광주 방문", "주요 발언", "이탈리아어 번역"], []),
+    ("en", DURING, "/sources", ["광주광역시-伊 토리노시", "최선경 기자", "no headline"], []),
+    # Slack's umbrella command and Telegram's @botname suffix.
+    ("en", DURING, "/briefing itinerary tuesday", [TUESDAY["en"]], ["What was said"]),
+    ("en", DURING, "/briefing who kang", ["Kang Gijung"], []),
+    ("en", DURING, "/itinerary@BriefingsBot tuesday", [TUESDAY["en"]], []),
+    ("en", DURING, "/briefing@BriefingsBot", ["What was said"], []),
+    # Help, language, the unknown.
+    ("en", DURING, "/help", ["/itinerary [day]", "/who <name>", "/lang <en|it|ko>"], []),
+    ("it", DURING, "/start", ["Ciao!", "/briefing", "Tutta la visita"], []),
+    ("en", DURING, "/frobnicate", ["I don't know the command “/frobnicate”", "/help"], []),
+    ("ko", DURING, "/frobnicate", ["/help"], ["I don't know"]),
+    ("en", DURING, "/lang xx", ["Choose a language"], []),
+    ("en", DURING, "/lang it", ["D'ora in poi rispondo in italiano"], []),
+    ("en", DURING, "/lang 한국어", ["한국어로 답합니다"], []),
+    # A private chat may just name a day.
+    ("it", DURING, "martedì?", [TUESDAY["it"]], []),
+    ("en", DURING, "what's on tuesday", [TUESDAY["en"]], []),
+    ("ko", DURING, "화요일 일정", [TUESDAY["ko"]], []),
+    ("en", DURING, "hello there", ["I didn't understand that", "/help"], []),
+]
+
+
+@pytest.mark.parametrize(("lang", "now", "text", "expected", "absent"), DIALOGUE)
+def test_dialogue(
+    briefing: Briefing,
+    renderer: Renderer,
+    lang: Lang,
+    now: datetime,
+    text: str,
+    expected: list[str],
+    absent: list[str],
+) -> None:
+    answer = say(briefing, renderer, text, lang, now)
+    for fragment in expected:
+        assert fragment in answer
+    for fragment in absent:
+        assert fragment not in answer
+
+
+def test_groups_get_no_answer_to_plain_talk(briefing: Briefing, renderer: Renderer) -> None:
+    answer = say(briefing, renderer, "martedì", "it", DURING, private=False)
+    assert TUESDAY["it"] not in answer
+
+
+def test_lang_sets_the_language_and_nothing_else(briefing: Briefing) -> None:
+    assert handle(briefing, Context("en", DURING), "/lang ko").set_lang == "ko"
+    assert handle(briefing, Context("en", DURING), "/lang klingon").set_lang is None
+    assert handle(briefing, Context("en", DURING), "/who kang").set_lang is None
+
+
+def test_help_lists_every_command_of_the_table(briefing: Briefing, renderer: Renderer) -> None:
+    for lang in ("en", "it", "ko"):
+        answer = say(briefing, renderer, "/help", lang)  # type: ignore[arg-type]
+        for command in COMMANDS:
+            assert f"/{command.name}" in answer
+
+
+def test_day_view_has_buttons_for_every_day(briefing: Briefing) -> None:
+    reply = handle(briefing, Context("it", DURING), "/itinerary martedì")
+    assert [b.command for b in reply.buttons] == [
+        "itinerary 2024-08-26",
+        "itinerary 2024-08-27",
+        "itinerary 2024-08-28",
+    ]
+    assert [b.selected for b in reply.buttons] == [False, True, False]
+    assert all(len(b.command.encode()) <= 64 for b in reply.buttons)
+
+
+def test_a_day_button_command_answers_that_day(briefing: Briefing, renderer: Renderer) -> None:
+    command = handle(briefing, Context("en", DURING), "/briefing").buttons[2].command
+    assert WEDNESDAY["en"] in say(briefing, renderer, "/" + command)
+
+
+def test_quotes_show_translation_marks_in_the_users_language(
+    briefing: Briefing, renderer: Renderer
+) -> None:
+    italian = say(briefing, renderer, "/briefing", "it")
+    assert "La collaborazione e i progetti condivisi" in italian
+    assert "tradotto dal coreano" in italian
+    korean = say(briefing, renderer, "/briefing", "ko")
+    assert "광주와 토리노는 대표적 자동차산업 도시이다" in korean
+    assert "이탈리아어 번역" in korean
