@@ -109,17 +109,23 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
 
 
 def run() -> int:
+    import asyncio
+    import logging
+
+    from bot.runtime import serve
     from bot.settings import Settings
 
     settings = Settings()
     if not (settings.telegram_configured or settings.slack_configured):
         return chat_command(None, None, "plain")
-    print(
-        "Chat credentials are set, but this version has no Telegram or Slack adapter yet; "
-        "opening the console chat instead.",
-        file=sys.stderr,
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return chat_command(None, None, "plain")
+    # httpx logs every request URL at INFO, and Telegram's URLs hold the token: keep it quiet
+    # (the redaction in serve() masks the token anyway).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(serve(settings))
+    return 0
 
 
 if __name__ == "__main__":

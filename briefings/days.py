@@ -17,6 +17,7 @@ Choices worth knowing before changing anything here:
   start answering before anyone has asked about a day.
 """
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -101,6 +102,7 @@ _EXTRA_WEEKDAY_ABBREVIATIONS: Final[dict[str, int]] = {"tues": 1, "weds": 2, "th
 
 # Numbers with nothing to say which is the day and which the month: see the module docstring.
 _BARE_NUMBERS: Final = re.compile(r"\d+(?:\s+\d+)*\s*(?:st|nd|rd|th|°|o|일)?")
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _EN_ORDINALS: Final = {
     w: n
@@ -192,6 +194,10 @@ class _Reader:
             return self._shift(self._today, offset)
         if _BARE_NUMBERS.fullmatch(phrase):
             return None
+        if _ISO_DATE.fullmatch(phrase):
+            # The commonest machine-written form (our own buttons send it): no need for dateparser.
+            with contextlib.suppress(ValueError):
+                return date.fromisoformat(phrase)
         return self._dateparser(phrase)
 
     def _visit_day(self, number: int | _Last) -> date | None:

@@ -1,0 +1,40 @@
+"""The one HTTP server: Telegram webhook, Slack events and /healthz share a host and port."""
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class HttpServer:
+    def __init__(self, host: str, port: int) -> None:
+        self._host, self._port = host, port
+        self._app = web.Application()
+        self._app.router.add_get("/healthz", self._health)
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    def add_post(self, path: str, handler: Route) -> None:
+        self._app.router.add_post(path, handler)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        server = site._server  # aiohttp exposes the bound port only here
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self._port
+        log.info("HTTP server listening on %s:%s", self._host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

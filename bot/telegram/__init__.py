@@ -1,0 +1,1 @@
+"""The Telegram adapter, on python-telegram-bot: updates in, core replies out, nothing more."""

@@ -1,0 +1,138 @@
+"""Deliver a message to Telegram despite flood limits, outages and chats that moved or left.
+
+Policy: 429 waits as long as Telegram asks and tries again; 5xx and network errors back off and
+try again; a chat that blocked the bot (403) is marked inactive; a group that became a
+supergroup is followed to its new id; an HTML parse error (which rendering should make
+impossible) is logged and the message goes out as plain text.
+"""
+
+import asyncio
+import html
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Message as TelegramMessage
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from briefings.storage.chats import ChatStore
+
+log = logging.getLogger(__name__)
+PLATFORM = "telegram"
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 5
+    first_backoff: float = 0.5
+    max_backoff: float = 8.0
+    # Never wait longer than this for a 429, whatever Telegram asks; the message is then dropped.
+    max_retry_after: float = 60.0
+
+
+Call = Callable[[dict[str, Any]], Awaitable[object]]
+
+
+class TelegramSender:
+    def __init__(
+        self,
+        bot: Bot,
+        store: ChatStore,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._bot = bot
+        self._store = store
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+
+    async def send(self, payload: dict[str, Any]) -> TelegramMessage | None:
+        """`payload` is exactly the `sendMessage` parameters (see bot.payloads)."""
+        result = await self._deliver(payload, lambda p: self._bot.send_message(**to_kwargs(p)))
+        return result if isinstance(result, TelegramMessage) else None
+
+    async def edit(self, payload: dict[str, Any], message_id: int) -> bool:
+        """Edit a message in place; `payload` as for `send`. False when the edit did not happen."""
+
+        async def call(p: dict[str, Any]) -> object:
+            return await self._bot.edit_message_text(message_id=message_id, **to_kwargs(p))
+
+        try:
+            return await self._deliver(payload, call) is not None
+        except _NotModified:
+            return True
+
+    async def _deliver(self, payload: dict[str, Any], call: Call) -> object:
+        chat_id = payload["chat_id"]
+        backoff = self._policy.first_backoff
+        for attempt in range(1, self._policy.attempts + 1):
+            try:
+                return await call(payload)
+            except RetryAfter as exc:
+                wait = _seconds(exc.retry_after)
+                if wait > self._policy.max_retry_after:
+                    log.error("chat %s: flood wait of %.0f s is too long; dropped", chat_id, wait)
+                    return None
+                log.warning("chat %s: flood limit, retrying in %.1f s", chat_id, wait)
+                await self._sleep(wait)
+            except ChatMigrated as exc:
+                log.info("chat %s migrated to %s", chat_id, exc.new_chat_id)
+                self._store.migrate(PLATFORM, str(chat_id), str(exc.new_chat_id))
+                chat_id = exc.new_chat_id
+                payload = {**payload, "chat_id": chat_id}
+            except Forbidden as exc:
+                log.info("chat %s is unreachable (%s); marked inactive", chat_id, exc.message)
+                self._store.set_active(PLATFORM, str(chat_id), False)
+                return None
+            except BadRequest as exc:
+                text = exc.message.lower()
+                if "message is not modified" in text:
+                    raise _NotModified from exc
+                if "can't parse entities" in text and "parse_mode" in payload:
+                    log.error(
+                        "chat %s: Telegram rejected our HTML (%s); sent as plain text",
+                        chat_id,
+                        exc.message,
+                    )
+                    payload = as_plain_text(payload)
+                    continue
+                log.error("chat %s: message rejected: %s", chat_id, exc.message)
+                return None
+            except NetworkError as exc:
+                if attempt == self._policy.attempts:
+                    log.error("chat %s: giving up after %d attempts: %s", chat_id, attempt, exc)
+                    return None
+                log.warning("chat %s: %s; retrying in %.1f s", chat_id, exc, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self._policy.max_backoff)
+        log.error("chat %s: not delivered after %d attempts", chat_id, self._policy.attempts)
+        return None
+
+
+class _NotModified(Exception):
+    """Telegram refuses an edit that changes nothing: the message already shows that day."""
+
+
+def to_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
+    """The same parameters as PTB objects, so that PTB serialises exactly the payload."""
+    kwargs = dict(payload)
+    if "reply_markup" in kwargs:
+        kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(kwargs["reply_markup"], None)
+    if "link_preview_options" in kwargs:
+        kwargs["link_preview_options"] = LinkPreviewOptions(**kwargs["link_preview_options"])
+    return kwargs
+
+
+def as_plain_text(payload: dict[str, Any]) -> dict[str, Any]:
+    plain = {k: v for k, v in payload.items() if k != "parse_mode"}
+    plain["text"] = html.unescape(_TAG.sub("", payload["text"]))
+    return plain
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
