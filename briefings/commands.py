@@ -13,6 +13,7 @@ from briefings.languages import LANGS, Lang
 from briefings.people_search import find_people
 from briefings.rendering.dialects import clean
 from briefings.replies import Reply
+from briefings.subscriptions import ChatRef, SubscriptionBook, parse_subscribe
 from briefings.views import (
     briefing_reply,
     day_reply,
@@ -22,6 +23,7 @@ from briefings.views import (
     notice_reply,
     people_reply,
     sources_reply,
+    subscription_reply,
     who_reply,
 )
 
@@ -35,11 +37,14 @@ UMBRELLA = "briefing"
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Who asks and when: the language to answer in and the injected clock."""
+    """Who asks and when: the language to answer in, the injected clock, and, where the
+    adapter has them, the chat and the subscription book."""
 
     lang: Lang
     now: datetime
     private: bool = True
+    chat: ChatRef | None = None
+    book: SubscriptionBook | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,50 @@ def lang(b: Briefing, ctx: Context, args: str) -> Reply:
     return Reply("notice", choice, {"text": label("lang_set", choice)}, set_lang=choice)
 
 
+def subscribe(b: Briefing, ctx: Context, args: str) -> Reply:
+    if ctx.book is None or ctx.chat is None:
+        return notice_reply(label("subscribe_unavailable", ctx.lang), ctx.lang)
+    request = parse_subscribe(args, b.visit.timezone)
+    if isinstance(request, str):
+        return notice_reply(label("subscribe_bad", ctx.lang, word=_echo(request)), ctx.lang)
+    ctx.book.subscribe(ctx.chat, request.at, request.timezone, ctx.lang)
+    headline = label("subscribed", ctx.lang, time=f"{request.at:%H:%M}", tz=request.timezone)
+    return subscription_reply(
+        b.visit,
+        at=request.at,
+        timezone=request.timezone,
+        now=ctx.now,
+        lang=ctx.lang,
+        headline=headline,
+    )
+
+
+def unsubscribe(b: Briefing, ctx: Context, args: str) -> Reply:
+    if ctx.book is None or ctx.chat is None:
+        return notice_reply(label("subscribe_unavailable", ctx.lang), ctx.lang)
+    key = "unsubscribed" if ctx.book.unsubscribe(ctx.chat) else "not_subscribed"
+    return notice_reply(label(key, ctx.lang), ctx.lang)
+
+
+def subscriptions(b: Briefing, ctx: Context, args: str) -> Reply:
+    if ctx.book is None or ctx.chat is None:
+        return notice_reply(label("subscribe_unavailable", ctx.lang), ctx.lang)
+    current = ctx.book.current(ctx.chat)
+    if current is None:
+        return notice_reply(label("not_subscribed", ctx.lang), ctx.lang)
+    headline = label(
+        "subscription_now", current.lang, time=f"{current.at:%H:%M}", tz=current.timezone
+    )
+    return subscription_reply(
+        b.visit,
+        at=current.at,
+        timezone=current.timezone,
+        now=ctx.now,
+        lang=current.lang,
+        headline=headline,
+    )
+
+
 def help_(b: Briefing, ctx: Context, args: str) -> Reply:
     return Reply("help", ctx.lang, {"welcome": None, "commands": _command_list(ctx.lang)})
 
@@ -176,6 +225,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("people", people),
     Command("sources", sources),
     Command("lang", lang, "arg_lang"),
+    Command("subscribe", subscribe, "arg_subscribe"),
+    Command("unsubscribe", unsubscribe),
+    Command("subscriptions", subscriptions),
 )
 _BY_NAME = {c.name: c for c in COMMANDS}
 

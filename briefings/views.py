@@ -5,10 +5,11 @@ locale, citation marks), so templates only lay it out. Pure functions: no clock,
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton
 
 from briefings.articles import Article
 from briefings.dossier import Citation, Event, Person, Quote, SourceNote, Statement, Visit
@@ -151,7 +152,9 @@ def days_reply(visit: Visit, lang: Lang, problem: str | None) -> Reply:
     )
 
 
-def briefing_reply(visit: Visit, articles: dict[str, Article], lang: Lang) -> Reply:
+def briefing_reply(
+    visit: Visit, articles: dict[str, Article], lang: Lang, notice: str | None = None
+) -> Reply:
     marks = Marks(visit, articles)
     programme = [
         {
@@ -173,6 +176,7 @@ def briefing_reply(visit: Visit, articles: dict[str, Article], lang: Lang) -> Re
         "briefing",
         lang,
         {
+            "notice": notice,
             "title": visit.title(lang),
             "dates": format_span(visit.start, visit.end, lang),
             "dates_marks": marks.of(visit.dates_cite),
@@ -296,3 +300,32 @@ def notice_reply(text: str, lang: Lang, buttons: tuple[Button, ...] = ()) -> Rep
 
 def _statement(fact: Statement | SourceNote, marks: Marks, lang: Lang) -> dict[str, str]:
     return {"text": fact.text(lang), "marks": marks.of(fact.cite)}
+
+
+def subscription_reply(
+    visit: Visit, *, at: time, timezone: str, now: datetime, lang: Lang, headline: str
+) -> Reply:
+    """What a subscription will send and when, in the subscriber's own time zone."""
+    from briefings.digests import digests, due_at
+
+    zone = ZoneInfo(timezone)
+    schedule = []
+    for digest in digests(visit):
+        moment = due_at(digest, at, timezone)
+        schedule.append(
+            {
+                "kind": label(f"digest_kind_{digest.kind}", lang),
+                "when": format_datetime(
+                    moment.astimezone(zone), _WHEN[lang], tzinfo=zone, locale=_LOCALES[lang]
+                ),
+                "past": moment <= now,
+            }
+        )
+    return Reply("subscription", lang, {"headline": headline, "schedule": schedule, "tz": timezone})
+
+
+_WHEN: dict[Lang, str] = {
+    "en": "EEE d MMM y, HH:mm",
+    "it": "EEE d MMM y, HH:mm",
+    "ko": "y년 M월 d일 (E) HH:mm",
+}

@@ -22,4 +22,6 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleting a subscription takes its ledger rows with it.
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -1,9 +1,39 @@
 """The tables. Alembic migrations in `migrations/` create and change them; keep both in step."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, String, UniqueConstraint, func
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on PostgreSQL (timestamptz) and SQLite (naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -12,6 +42,7 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
             "uq": "uq_%(table_name)s_%(column_0_name)s",
             "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         }
     )
 
@@ -31,3 +62,43 @@ class Chat(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class Subscription(Base):
+    """A chat that wants a visit's digests at a local time in a time zone."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("platform", "chat_key", "visit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_key: Mapped[str] = mapped_column(String(64))
+    visit_id: Mapped[str] = mapped_column(String(64))
+    local_time: Mapped[str] = mapped_column(String(5))  # HH:MM
+    timezone: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(8))
+    # False once the chat blocked the bot: its digests are not attempted until it returns.
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Delivery(Base):
+    """The ledger: one row per (subscription, digest). Whoever claims the row sends it."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "digest_key"),
+        Index("ix_deliveries_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    digest_key: Mapped[str] = mapped_column(String(128))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # pending -> sending -> sent | failed | blocked; pending -> skipped (missed beyond grace)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    detail: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -1,0 +1,93 @@
+"""The clock that drives digests: APScheduler ticks, the ledger decides, the dispatcher sends.
+
+Each process has its own in-memory APScheduler job store (APScheduler 3 must never share a job
+store between processes); what several processes share is the ledger in the database.
+"""
+
+import logging
+import time as monotonic_time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from briefings.delivery import Dispatcher
+from briefings.digests import Digest
+from briefings.storage.ledger import Ledger
+
+log = logging.getLogger(__name__)
+JOB_ID = "deliver-due-digests"
+
+
+@dataclass
+class SimulatedClock:
+    """Plays a past visit fast: `speed` simulated seconds pass per real second."""
+
+    start: datetime
+    speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        self._origin = monotonic_time.monotonic()
+
+    def __call__(self) -> datetime:
+        elapsed = monotonic_time.monotonic() - self._origin
+        return self.start.astimezone(UTC) + timedelta(seconds=elapsed * self.speed)
+
+
+class DigestScheduler:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        dispatcher: Dispatcher,
+        plans: Mapping[str, Sequence[Digest]],
+        clock: Callable[[], datetime],
+        tick_seconds: float = 10.0,
+    ) -> None:
+        self._ledger = ledger
+        self._dispatcher = dispatcher
+        self._plans = plans
+        self._clock = clock
+        self._tick = tick_seconds
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def start(self) -> None:
+        self._ledger.hold_owner_lock()
+        self._ledger.recover()
+        self._ledger.plan_all(self._plans, self._clock())
+        self._scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self._tick, timezone=UTC),
+            id=JOB_ID,
+            replace_existing=True,
+            # A tick that could not run on time (the loop was busy) still runs within this.
+            misfire_grace_time=max(1, int(self._tick * 3)),
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
+        self._scheduler.start()
+
+    async def tick(self) -> None:
+        now = self._clock()
+        try:
+            report = await self._dispatcher.run_once(now)
+        except Exception:
+            log.exception("delivering digests failed; will try again at the next tick")
+            return
+        if report.sent or report.blocked or report.failed or report.retried:
+            log.info(
+                "digests at %s: %d sent, %d blocked, %d to retry, %d failed",
+                now.isoformat(timespec="minutes"),
+                report.sent,
+                report.blocked,
+                report.retried,
+                report.failed,
+            )
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._ledger.release_owner_lock()
