@@ -19,7 +19,13 @@ def install_redaction(secrets: Iterable[str | None]) -> None:
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a wrong argument count or type, or a failing __str__
+            # Arguments that do not fit the format: logging reports those without raising into
+            # the caller, and so must this factory, which runs inside the logging call.
+            message = f"{record.msg!s} % {record.args!r}"
+            record.msg, record.args = message, None
         masked = _mask(message, values)
         if masked != message:
             record.msg, record.args = masked, None

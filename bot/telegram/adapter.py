@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 from telegram import BotCommand, Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -180,7 +181,11 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
-        await query.answer()
+        try:
+            await query.answer()
+        except TelegramError as exc:
+            # A press from before a restart is too old to answer; the day can still be shown.
+            log.warning("callback query not answered: %s", exc.message)
         message = query.message
         reply = self._reply(update, "/" + (query.data or ""))
         if reply is None or message is None:
@@ -220,8 +225,10 @@ class TelegramAdapter:
             return web.Response(status=403)
         try:
             data: Any = await request.json()
+            if not isinstance(data, dict):
+                return web.Response(status=400)
             update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400)
         await self.application.update_queue.put(update)
         return web.Response(status=200)
