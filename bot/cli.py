@@ -8,9 +8,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from briefings.languages import LANGS, Lang
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from briefings.storage.ledger import Ledger
 
 BANNER = (
     "Partnership Briefings, console chat on the embedded defaults. Type /help; Ctrl-D quits. "
@@ -32,15 +37,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     chat.add_argument("--format", choices=("plain", "telegram", "slack"), default="plain")
 
-    commands.add_parser("run", help="start every adapter whose credentials are set")
+    run_parser = commands.add_parser("run", help="start every adapter whose credentials are set")
+    run_parser.add_argument(
+        "--clock-start",
+        type=_parse_now,
+        default=None,
+        help="simulate the clock from this ISO-8601 time (e.g. 2024-08-25T07:00+09:00)",
+    )
+    run_parser.add_argument(
+        "--clock-speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second, with --clock-start (e.g. 600)",
+    )
     commands.add_parser("check", help="validate every seed; non-zero exit on any error")
+    schedule = commands.add_parser("schedule", help="list the next digests per subscription")
+    schedule.add_argument("--now", type=_parse_now, default=None, help="the clock, ISO-8601")
+    schedule.add_argument("--limit", type=int, default=50)
+    deliveries = commands.add_parser("deliveries", help="list recent deliveries and outcomes")
+    deliveries.add_argument("--limit", type=int, default=50)
 
     args = parser.parse_args(argv)
     if args.command == "check":
         return check()
     if args.command == "chat":
         return chat_command(args.lang, args.now, args.format)
-    return run()
+    if args.command == "schedule":
+        return schedule_command(args.now, args.limit)
+    if args.command == "deliveries":
+        return deliveries_command(args.limit)
+    if args.clock_start is not None and args.clock_start.tzinfo is None:
+        parser.error("--clock-start needs a time zone offset, e.g. 2024-08-25T07:00+09:00")
+    if args.clock_speed <= 0:
+        parser.error("--clock-speed must be positive")
+    return run(args.clock_start, args.clock_speed)
 
 
 def _parse_now(value: str) -> datetime:
@@ -108,7 +138,7 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
     return 0
 
 
-def run() -> int:
+def run(clock_start: datetime | None = None, clock_speed: float = 1.0) -> int:
     import asyncio
     import logging
 
@@ -117,14 +147,66 @@ def run() -> int:
 
     settings = Settings()
     if not (settings.telegram_configured or settings.slack_configured):
-        return chat_command(None, None, "plain")
+        return chat_command(None, clock_start, "plain")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # httpx logs every request URL at INFO, and Telegram's URLs hold the token: keep it quiet
-    # (the redaction in serve() masks the token anyway).
+    # (serve() masks the secrets in every record anyway). Alembic and APScheduler narrate
+    # every plugin and every tick.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(serve(settings))
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    asyncio.run(serve(settings, clock_start=clock_start, clock_speed=clock_speed))
+    return 0
+
+
+def _ledger() -> "tuple[Ledger, Settings]":
+    from bot.settings import Settings
+    from briefings.storage.engine import make_engine
+    from briefings.storage.ledger import Ledger
+    from briefings.storage.migrate import upgrade
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return Ledger(engine, "cli"), settings
+
+
+def schedule_command(now: datetime | None, limit: int) -> int:
+    ledger, _ = _ledger()
+    moment = now if now is not None else datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    rows = ledger.upcoming(moment, limit)
+    if not rows:
+        print("no digests scheduled")
+        return 0
+    print(f"{'due (UTC)':<17} {'local time':<24} {'chat':<24} digest")
+    for row in rows:
+        sub = row.subscription
+        local = row.due_at.astimezone(ZoneInfo(sub.timezone))
+        chat = f"{sub.platform}:{sub.chat_key}"
+        print(
+            f"{row.due_at:%Y-%m-%d %H:%M} {local:%Y-%m-%d %H:%M} {sub.timezone:<8.8} "
+            f"{chat:<24} {row.digest_key} ({sub.lang})"
+        )
+    return 0
+
+
+def deliveries_command(limit: int) -> int:
+    ledger, _ = _ledger()
+    rows = ledger.recent(limit)
+    counts = ledger.counts()
+    print("totals: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+    for row in rows:
+        sub = row.subscription
+        when = row.finished_at or row.due_at
+        detail = f" ({row.detail})" if row.detail else ""
+        print(
+            f"{when:%Y-%m-%d %H:%M} UTC  {row.status:<8} {sub.platform}:{sub.chat_key:<20} "
+            f"{row.digest_key} attempts={row.attempts}{detail}"
+        )
     return 0
 
 

@@ -17,9 +17,12 @@ class HttpServer:
         self._app.router.add_get("/healthz", self._health)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        # Paths adapters mounted: the server is only worth starting when there is one.
+        self.routes: list[str] = []
 
     def add_post(self, path: str, handler: Route) -> None:
         self._app.router.add_post(path, handler)
+        self.routes.append(path)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

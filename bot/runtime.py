@@ -1,4 +1,5 @@
-"""`briefing-bot run`: wire settings, seeds, store and adapters, and run them on one loop.
+"""`briefing-bot run`: wire settings, seeds, store, adapters and the digest scheduler, and run
+them on one asyncio loop.
 
 Adapters are initialised and started by hand (never PTB's `run_polling()` or Bolt's
 `app.start()`, which take the loop over), and stopped in reverse order on SIGINT or SIGTERM.
@@ -7,14 +8,29 @@ Adapters are initialised and started by hand (never PTB's `run_polling()` or Bol
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.http import HttpServer
+    from briefings.commands import Briefing
+    from briefings.delivery import DigestSender
+    from briefings.rendering import Renderer
+    from briefings.storage.book import LedgerBook
+    from briefings.storage.chats import ChatStore
+
 log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
 
 
 class Service(Protocol):
@@ -26,16 +42,121 @@ def real_clock() -> datetime:
     return datetime.now(UTC)
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or a signal arrives); every started service is stopped."""
+@dataclass
+class Wiring:
+    """Everything one process runs, in start order."""
+
+    engine: "Engine"
+    services: list[tuple[str, Service]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    settings: Settings
+    briefing: "Briefing"
+    renderer: "Renderer"
+    store: "ChatStore"
+    book: "LedgerBook"
+    clock: Clock
+    http: "HttpServer"
+
+
+def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -> Wiring:
     from bot.http import HttpServer
-    from bot.redaction import install_redaction
+    from bot.scheduling import DigestScheduler, SimulatedClock
     from briefings.commands import Briefing
+    from briefings.delivery import DeliveryPolicy, Dispatcher
+    from briefings.digests import digests
     from briefings.loader import load_seeds
     from briefings.rendering import Renderer
+    from briefings.storage.book import LedgerBook
     from briefings.storage.chats import ChatStore
     from briefings.storage.engine import make_engine
+    from briefings.storage.ledger import Ledger
     from briefings.storage.migrate import upgrade
+
+    seeds = load_seeds(settings.seeds_dir)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    clock: Clock = SimulatedClock(clock_start, clock_speed) if clock_start else real_clock
+    ledger = Ledger(engine, owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    shared = _Shared(
+        settings=settings,
+        briefing=Briefing(seeds.visit, seeds.articles),
+        renderer=Renderer(),
+        store=ChatStore(engine),
+        book=LedgerBook(ledger, seeds.visit, clock),
+        clock=clock,
+        http=HttpServer(settings.http_host, settings.http_port),
+    )
+    wiring = Wiring(engine)
+    senders: dict[str, DigestSender] = {}
+    if settings.telegram_bot_token is not None:
+        _add_telegram(shared, wiring, senders)
+    if any(route for route in shared.http.routes):
+        wiring.services.insert(
+            0, (f"HTTP on {settings.http_host}:{settings.http_port}", shared.http)
+        )
+    dispatcher = Dispatcher(
+        ledger,
+        {v.id: (v, seeds.articles) for v in seeds.visits},
+        senders,
+        clock,
+        DeliveryPolicy(grace=timedelta(minutes=settings.digest_grace_minutes)),
+    )
+    scheduler = DigestScheduler(
+        ledger=ledger,
+        dispatcher=dispatcher,
+        plans={v.id: digests(v) for v in seeds.visits},
+        clock=clock,
+        # A simulated clock runs fast: look often enough that no digest is late by much.
+        tick_seconds=(
+            settings.digest_tick_seconds if clock_start is None else _simulated_tick(clock_speed)
+        ),
+    )
+    label = "digest scheduler" + (f" (simulated clock, x{clock_speed:g})" if clock_start else "")
+    wiring.services.append((label, scheduler))
+    return wiring
+
+
+def _simulated_tick(speed: float) -> float:
+    """Real seconds between ticks so that a tick spans at most a simulated minute."""
+    return max(0.05, min(0.5, 60 / speed))
+
+
+def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSender]") -> None:
+    from bot.telegram.adapter import TelegramAdapter
+    from bot.telegram.digests import TelegramDigestSender
+
+    settings = shared.settings
+    assert settings.telegram_bot_token is not None
+    secret = settings.telegram_webhook_secret
+    telegram = TelegramAdapter(
+        token=settings.telegram_bot_token.get_secret_value(),
+        api_url=settings.telegram_api_url,
+        briefing=shared.briefing,
+        renderer=shared.renderer,
+        store=shared.store,
+        clock=shared.clock,
+        default_lang=settings.default_lang,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=secret.get_secret_value() if secret else None,
+        http=shared.http if settings.telegram_webhook_url else None,
+        book=shared.book,
+    )
+    wiring.services.append((f"Telegram ({telegram.mode})", telegram))
+    senders["telegram"] = TelegramDigestSender(telegram.sender, shared.renderer)
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    clock_start: datetime | None = None,
+    clock_speed: float = 1.0,
+) -> None:
+    """Run until `stop` is set (or a signal arrives); every started service is stopped."""
+    from bot.redaction import install_redaction
 
     install_redaction(
         s.get_secret_value() if s else None
@@ -47,54 +168,20 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             settings.slack_app_token,
         )
     )
-    seeds = load_seeds(settings.seeds_dir)
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    store = ChatStore(engine)
-    briefing = Briefing(seeds.visit, seeds.articles)
-    renderer = Renderer()
-    http = HttpServer(settings.http_host, settings.http_port)
-    needs_http = bool(settings.telegram_configured and settings.telegram_webhook_url)
-
-    services: list[tuple[str, Service]] = []
-    if settings.telegram_bot_token is not None:
-        from bot.telegram.adapter import TelegramAdapter
-
-        telegram = TelegramAdapter(
-            token=settings.telegram_bot_token.get_secret_value(),
-            api_url=settings.telegram_api_url,
-            briefing=briefing,
-            renderer=renderer,
-            store=store,
-            clock=real_clock,
-            default_lang=settings.default_lang,
-            webhook_url=settings.telegram_webhook_url,
-            webhook_secret=(
-                settings.telegram_webhook_secret.get_secret_value()
-                if settings.telegram_webhook_secret
-                else None
-            ),
-            http=http if settings.telegram_webhook_url else None,
-        )
-        services.append((f"Telegram ({telegram.mode})", telegram))
-    if needs_http:
-        services.insert(0, (f"HTTP on {settings.http_host}:{settings.http_port}", http))
-
+    wiring = wire(settings, clock_start, clock_speed)
     stop = stop or asyncio.Event()
     _on_signals(stop.set)
     started: list[tuple[str, Service]] = []
     try:
-        for name, service in services:
+        for name, service in wiring.services:
             await service.start()
             started.append((name, service))
             print(f"started: {name}", flush=True)
-        if settings.slack_configured:
-            print("Slack credentials are set, but the Slack adapter is not built yet", flush=True)
         await stop.wait()
     finally:
         for name, service in reversed(started):
             await _quietly(service.stop, name)
-        engine.dispose()
+        wiring.engine.dispose()
         print("stopped", flush=True)
 
 

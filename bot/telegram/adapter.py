@@ -30,6 +30,7 @@ from briefings.languages import LANGS, Lang, lang_or_default
 from briefings.rendering import Renderer
 from briefings.replies import Reply
 from briefings.storage.chats import ChatStore
+from briefings.subscriptions import ChatRef, SubscriptionBook
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class TelegramAdapter:
         http: HttpServer | None = None,
         retry: RetryPolicy | None = None,
         poll_timeout: float = 10.0,
+        book: SubscriptionBook | None = None,
     ) -> None:
         # Opt in to PTB 22's timedelta periods; the int form is deprecated and warns.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -64,6 +66,8 @@ class TelegramAdapter:
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
         )
+        # Digests have their own scheduler (bot/scheduling.py); PTB's JobQueue stays off.
+        builder = builder.job_queue(None)  # type: ignore[arg-type]  # None is documented
         if webhook_url:
             builder = builder.updater(None)
         self.application = builder.build()
@@ -78,6 +82,7 @@ class TelegramAdapter:
         )
         self._http = http
         self._poll_timeout = poll_timeout
+        self._book = book
         self.sender = TelegramSender(self.application.bot, store, retry)
 
         app = self.application
@@ -144,7 +149,13 @@ class TelegramAdapter:
         if chat is None:
             return None
         lang = self._lang(chat.id, user.language_code if user else None)
-        context = Context(lang, self._clock(), private=chat.type == ChatType.PRIVATE)
+        context = Context(
+            lang,
+            self._clock(),
+            private=chat.type == ChatType.PRIVATE,
+            chat=ChatRef(PLATFORM, str(chat.id)),
+            book=self._book,
+        )
         reply = handle(self._briefing, context, text)
         if reply.set_lang is not None:
             self._store.set_lang(PLATFORM, str(chat.id), reply.set_lang)

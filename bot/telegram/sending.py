@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram import Message as TelegramMessage
@@ -36,6 +36,9 @@ class RetryPolicy:
 
 
 Call = Callable[[dict[str, Any]], Awaitable[object]]
+SendStatus = Literal["sent", "blocked", "failed"]
+# What `_deliver` returns for a chat that blocked the bot or removed it (403).
+BLOCKED = object()
 
 
 class TelegramSender:
@@ -51,6 +54,13 @@ class TelegramSender:
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
 
+    async def send_status(self, payload: dict[str, Any]) -> SendStatus:
+        """Like `send`, telling a chat that blocked the bot from a failure worth retrying."""
+        result = await self._deliver(payload, lambda p: self._bot.send_message(**to_kwargs(p)))
+        if isinstance(result, TelegramMessage):
+            return "sent"
+        return "blocked" if result is BLOCKED else "failed"
+
     async def send(self, payload: dict[str, Any]) -> TelegramMessage | None:
         """`payload` is exactly the `sendMessage` parameters (see bot.payloads)."""
         result = await self._deliver(payload, lambda p: self._bot.send_message(**to_kwargs(p)))
@@ -63,7 +73,8 @@ class TelegramSender:
             return await self._bot.edit_message_text(message_id=message_id, **to_kwargs(p))
 
         try:
-            return await self._deliver(payload, call) is not None
+            result = await self._deliver(payload, call)
+            return result is not None and result is not BLOCKED
         except _NotModified:
             return True
 
@@ -88,7 +99,7 @@ class TelegramSender:
             except Forbidden as exc:
                 log.info("chat %s is unreachable (%s); marked inactive", chat_id, exc.message)
                 self._store.set_active(PLATFORM, str(chat_id), False)
-                return None
+                return BLOCKED
             except BadRequest as exc:
                 text = exc.message.lower()
                 if "message is not modified" in text:
