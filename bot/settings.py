@@ -1,9 +1,10 @@
 """Typed settings, built once from the environment and `.env` (see .env.example)."""
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from briefings.languages import Lang
 
@@ -25,6 +26,10 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    # Workspaces (team ids) allowed to use the Slack app; empty allows every workspace.
+    slack_teams: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="BRIEFINGS_SLACK_TEAMS"
+    )
     database_url: str = Field(
         f"sqlite:///{PROJECT_ROOT / 'var' / 'briefings.sqlite3'}",
         validation_alias="BRIEFINGS_DATABASE_URL",
@@ -33,6 +38,18 @@ class Settings(BaseSettings):
     default_lang: Lang = Field("en", validation_alias="BRIEFINGS_DEFAULT_LANG")
     http_host: str = Field("127.0.0.1", validation_alias="BRIEFINGS_HTTP_HOST")
     http_port: int = Field(8080, ge=0, le=65535, validation_alias="BRIEFINGS_HTTP_PORT")
+    digest_grace_minutes: float = Field(
+        120, ge=0, validation_alias="BRIEFINGS_DIGEST_GRACE_MINUTES"
+    )
+    digest_tick_seconds: float = Field(10, gt=0, validation_alias="BRIEFINGS_DIGEST_TICK_SECONDS")
+
+    @field_validator("slack_teams", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # A comma-separated list reads better in .env than the JSON pydantic expects.
+        if isinstance(value, str):
+            return [team.strip() for team in value.split(",") if team.strip()]
+        return value
 
     @property
     def telegram_configured(self) -> bool:
