@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime, time, timedelta
 
-import pytest
 from sqlalchemy import Engine
 
 from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
@@ -104,13 +103,12 @@ def test_recovery_requeues_rows_of_a_stopped_process(engine: Engine, seeds: Seed
     assert len(alive.claim(at, 10)) == 2
 
 
-def test_a_live_owner_keeps_its_rows_on_postgresql(database_url: str, seeds: Seeds) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite serves one process: any other owner counts as stopped")
+def test_a_live_owner_keeps_its_rows_on_postgresql(postgres_url: str, seeds: Seeds) -> None:
+    """SQLite serves one process, so only PostgreSQL can tell a live owner from a dead one."""
     from briefings.storage.engine import make_engine
     from briefings.storage.migrate import upgrade
 
-    engine = make_engine(database_url)
+    engine = make_engine(postgres_url)
     upgrade(engine)
     busy = Ledger(engine, "busy")
     busy.hold_owner_lock()
