@@ -1,0 +1,90 @@
+"""`briefing-bot run` as an operator runs it: a real process, one loop, clean stops on signals."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT
+from .fake_telegram import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
+
+
+async def _start(fake: FakeTelegram, tmp_path: Path) -> asyncio.subprocess.Process:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_API_URL": fake.base_url,
+        "BRIEFINGS_DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "BRIEFINGS_DIGEST_TICK_SECONDS": "1",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 20) -> str:
+    seen = ""
+    async with asyncio.timeout(timeout):
+        while marker not in seen:
+            line = await stream.readline()
+            if not line:
+                break
+            seen += line.decode()
+    return seen
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_run_serves_telegram_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    process = await _start(fake, tmp_path)
+    try:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        started = await _read_until(process.stdout, "started: digest scheduler")
+        assert "started: Telegram (polling)" in started
+        fake.queue_update(private_message("/itinerary martedì", language_code="it"))
+        await wait_until(fake.sent, timeout=15)
+        assert "martedì 27 agosto 2024" in fake.sent()[0]["text"]
+        process.send_signal(sig)
+        async with asyncio.timeout(20):
+            code = await process.wait()
+        rest = (await process.stdout.read()).decode()
+        logs = (await process.stderr.read()).decode()
+        assert code == 0, logs
+        assert "stopped" in rest
+        assert DEFAULT_TOKEN not in logs
+        assert DEFAULT_TOKEN.split(":")[1] not in logs
+        assert "Traceback" not in logs
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await fake.close()
+
+
+def test_run_without_credentials_is_the_console(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        input="/itinerary day 1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Monday 26 August 2024" in result.stdout
