@@ -140,31 +140,31 @@ class TelegramAdapter:
 
     # --- translation: Telegram update -> core call -> Telegram call --------------------------
 
-    def _lang(self, chat_id: int, language_code: str | None) -> Lang:
-        chosen = self._store.lang(PLATFORM, str(chat_id))
-        return chosen or lang_or_default(language_code, self._default_lang)
-
     def _reply(self, update: Update, text: str) -> Reply | None:
         chat, user = update.effective_chat, update.effective_user
         if chat is None:
             return None
-        lang = self._lang(chat.id, user.language_code if user else None)
+        key = str(chat.id)
+        settings = self._store.settings(PLATFORM, key)
+        if not settings.active:
+            # The chat wrote to us again, so it can hear us again.
+            self._store.set_active(PLATFORM, key, True)
+        lang = settings.lang or lang_or_default(
+            user.language_code if user else None, self._default_lang
+        )
         context = Context(
             lang,
             self._clock(),
             private=chat.type == ChatType.PRIVATE,
-            chat=ChatRef(PLATFORM, str(chat.id)),
+            chat=ChatRef(PLATFORM, key),
             book=self._book,
         )
         reply = handle(self._briefing, context, text)
         if reply.set_lang is not None:
-            self._store.set_lang(PLATFORM, str(chat.id), reply.set_lang)
+            self._store.set_lang(PLATFORM, key, reply.set_lang)
         return reply
 
     async def _send(self, chat_id: int, reply: Reply) -> None:
-        if not self._store.is_active(PLATFORM, str(chat_id)):
-            # The chat wrote to us again, so it can hear us again.
-            self._store.set_active(PLATFORM, str(chat_id), True)
         for message in self._renderer.render(reply, "telegram"):
             await self.sender.send(telegram_send_message(message, chat_id))
 

@@ -1,10 +1,18 @@
 """Per-chat settings that must survive restarts: language, activity, migrated group ids."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from briefings.languages import Lang, is_lang
 from briefings.storage.schema import Chat
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    lang: Lang | None
+    active: bool
 
 
 class ChatStore:
@@ -24,6 +32,18 @@ class ChatStore:
             chat = Chat(platform=platform, chat_key=key, active=True)
             session.add(chat)
         return chat
+
+    def settings(self, platform: str, key: str) -> ChatSettings:
+        """Language and reachability in one read: the adapters ask on every update."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(Chat.lang, Chat.active).where(
+                    Chat.platform == platform, Chat.chat_key == key
+                )
+            ).one_or_none()
+        if row is None:
+            return ChatSettings(None, True)
+        return ChatSettings(row.lang if is_lang(row.lang) else None, row.active)
 
     def lang(self, platform: str, key: str) -> Lang | None:
         with Session(self._engine) as session:

@@ -1,0 +1,155 @@
+"""Round trip of `/briefing` through the real Telegram stack, beside a bare echo handler.
+
+An update is queued at a fake Bot API on 127.0.0.1; the time until the fake has received every
+`sendMessage` of the reply is one sample. Both stacks are the real python-telegram-bot polling
+the same fake. The bare handler sends the very same (pre-rendered) messages, so the ratio is what
+our side adds per update: the store lookups, the command table, rendering and escaping. A one-line
+echo (the usual "bare echo") is shown too, for scale.
+"""
+
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bot.payloads import telegram_send_message
+from bot.settings import PROJECT_ROOT
+from bot.telegram.adapter import TelegramAdapter
+from bot.telegram.sending import to_kwargs
+from briefings.commands import Briefing, Context, handle
+from briefings.loader import load_seeds
+from briefings.rendering import Renderer
+from briefings.storage.chats import ChatStore
+from briefings.storage.engine import make_engine
+from briefings.storage.migrate import upgrade
+from tests.bot.fake_telegram import FakeTelegram, private_message
+from tests.conftest import DURING
+
+UPDATES = 500
+WARMUP = 20
+CHAT = 5001
+
+
+async def _samples(fake: FakeTelegram, expected: int, count: int) -> list[float]:
+    """Queue one update at a time; seconds until its `expected` messages have all arrived."""
+    samples = []
+    for _ in range(count):
+        before = len(fake.requests("sendMessage"))
+        start = time.perf_counter()
+        fake.queue_update(private_message("/briefing", chat_id=CHAT))
+        while len(fake.requests("sendMessage")) < before + expected:
+            await asyncio.sleep(0)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+async def _measure(
+    start: Callable[[FakeTelegram], Awaitable[Callable[[], Awaitable[None]]]], expected: int
+) -> list[float]:
+    fake = FakeTelegram()
+    await fake.start()
+    stop = await start(fake)
+    try:
+        await _samples(fake, expected, WARMUP)
+        return await _samples(fake, expected, UPDATES)
+    finally:
+        await stop()
+        await fake.close()
+
+
+def _bare(payloads: list[dict[str, Any]]) -> Callable[[FakeTelegram], Awaitable[Any]]:
+    async def start(fake: FakeTelegram) -> Callable[[], Awaitable[None]]:
+        app = (
+            Application.builder()
+            .token(fake.token)
+            .base_url(f"{fake.base_url}/bot")
+            .job_queue(None)  # type: ignore[arg-type]
+            .build()
+        )
+
+        async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert update.effective_chat is not None
+            for payload in payloads:
+                await context.bot.send_message(
+                    **to_kwargs({**payload, "chat_id": update.effective_chat.id})
+                )
+
+        app.add_handler(MessageHandler(filters.ALL, echo))
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=5)
+
+        async def stop() -> None:
+            assert app.updater is not None
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+
+        return stop
+
+    return start
+
+
+def _ours(
+    briefing: Briefing, renderer: Renderer, store: ChatStore
+) -> Callable[[FakeTelegram], Awaitable[Callable[[], Awaitable[None]]]]:
+    async def start(fake: FakeTelegram) -> Callable[[], Awaitable[None]]:
+        adapter = TelegramAdapter(
+            token=fake.token,
+            api_url=fake.base_url,
+            briefing=briefing,
+            renderer=renderer,
+            store=store,
+            clock=lambda: DURING,
+            poll_timeout=5,
+        )
+        await adapter.start()
+        return adapter.stop
+
+    return start
+
+
+def _row(name: str, samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    median = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    print(f"{name:<42} {median * 1000:8.2f} ms {p99 * 1000:8.2f} ms")
+    return median, p99
+
+
+async def run() -> None:
+    seeds = load_seeds(PROJECT_ROOT / "seeds")
+    briefing, renderer = Briefing(seeds.visit, seeds.articles), Renderer()
+    reply = handle(briefing, Context("en", DURING), "/briefing")
+    payloads = [telegram_send_message(m, CHAT) for m in renderer.render(reply, "telegram")]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
+        upgrade(engine)
+        ours = await _measure(_ours(briefing, renderer, ChatStore(engine)), len(payloads))
+        engine.dispose()
+    bare = await _measure(_bare(payloads), len(payloads))
+    one_line = await _measure(_bare(payloads[:1]), 1)
+    print(f"Telegram round trip of /briefing ({len(payloads)} messages), {UPDATES} updates each")
+    print(f"{'':<42} {'median':>11} {'p99':>11}")
+    ours_median, ours_p99 = _row("ours: TelegramAdapter", ours)
+    bare_median, bare_p99 = _row("bare handler, same messages", bare)
+    _row("bare echo, one message", one_line)
+    print(
+        f"ratio ours/bare: median {ours_median / bare_median:.2f}, p99 {ours_p99 / bare_p99:.2f}"
+        " (goal: at most 1.2)"
+    )
+
+
+def main() -> None:
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
