@@ -131,13 +131,7 @@ class Ledger:
     ) -> SubscriptionInfo:
         """Create or change a subscription and (re)plan its digests still to come."""
         with Session(self._engine) as session, session.begin():
-            sub = session.scalars(
-                select(Subscription).where(
-                    Subscription.platform == platform,
-                    Subscription.chat_key == chat_key,
-                    Subscription.visit_id == visit_id,
-                )
-            ).one_or_none()
+            sub = _find(session, platform, chat_key, visit_id)
             if sub is None:
                 sub = Subscription(platform=platform, chat_key=chat_key, visit_id=visit_id)
                 session.add(sub)
@@ -153,13 +147,7 @@ class Ledger:
 
     def unsubscribe(self, platform: str, chat_key: str, visit_id: str) -> bool:
         with Session(self._engine) as session, session.begin():
-            sub = session.scalars(
-                select(Subscription).where(
-                    Subscription.platform == platform,
-                    Subscription.chat_key == chat_key,
-                    Subscription.visit_id == visit_id,
-                )
-            ).one_or_none()
+            sub = _find(session, platform, chat_key, visit_id)
             if sub is None:
                 return False
             # The subscription row and its sent rows stay: they are the history, and they keep a
@@ -332,6 +320,16 @@ class Ledger:
                 .values(batch)
                 .on_conflict_do_nothing(index_elements=["subscription_id", "digest_key"])
             )
+
+
+def _find(session: Session, platform: str, chat_key: str, visit_id: str) -> Subscription | None:
+    return session.scalars(
+        select(Subscription).where(
+            Subscription.platform == platform,
+            Subscription.chat_key == chat_key,
+            Subscription.visit_id == visit_id,
+        )
+    ).one_or_none()
 
 
 def _hhmm(at: time) -> str:
