@@ -1,6 +1,6 @@
 """Run every benchmark in order: `make bench` is `.venv/bin/python -m bench`."""
 
-from bench import cold_start, render, telegram_roundtrip
+from bench import cold_start, render, slack_roundtrip, telegram_roundtrip
 
 
 def main() -> None:
@@ -9,6 +9,8 @@ def main() -> None:
     cold_start.main()
     print()
     telegram_roundtrip.main()
+    print()
+    slack_roundtrip.main()
 
 
 if __name__ == "__main__":

@@ -182,13 +182,13 @@ def schedule_command(now: datetime | None, limit: int) -> int:
     if not rows:
         print("no digests scheduled")
         return 0
-    print(f"{'due (UTC)':<17} {'local time':<24} {'chat':<24} digest")
+    print(f"{'due (UTC)':<17} {'local time':<37} {'chat':<24} digest")
     for row in rows:
         sub = row.subscription
         local = row.due_at.astimezone(ZoneInfo(sub.timezone))
         chat = f"{sub.platform}:{sub.chat_key}"
         print(
-            f"{row.due_at:%Y-%m-%d %H:%M} {local:%Y-%m-%d %H:%M} {sub.timezone:<8.8} "
+            f"{row.due_at:%Y-%m-%d %H:%M} {local:%Y-%m-%d %H:%M} {sub.timezone:<20} "
             f"{chat:<24} {row.digest_key} ({sub.lang})"
         )
     return 0

@@ -93,6 +93,8 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     senders: dict[str, DigestSender] = {}
     if settings.telegram_bot_token is not None:
         _add_telegram(shared, wiring, senders)
+    if settings.slack_configured:
+        _add_slack(shared, wiring, senders)
     if any(route for route in shared.http.routes):
         wiring.services.insert(
             0, (f"HTTP on {settings.http_host}:{settings.http_port}", shared.http)
@@ -146,6 +148,31 @@ def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSen
     )
     wiring.services.append((f"Telegram ({telegram.mode})", telegram))
     senders["telegram"] = TelegramDigestSender(telegram.sender, shared.renderer)
+
+
+def _add_slack(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSender]") -> None:
+    from bot.slack.adapter import SlackAdapter
+    from bot.slack.digests import SlackDigestSender
+
+    settings = shared.settings
+    assert settings.slack_bot_token is not None
+    app_token, signing = settings.slack_app_token, settings.slack_signing_secret
+    slack = SlackAdapter(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        briefing=shared.briefing,
+        renderer=shared.renderer,
+        store=shared.store,
+        clock=shared.clock,
+        default_lang=settings.default_lang,
+        signing_secret=signing.get_secret_value() if signing else None,
+        app_token=app_token.get_secret_value() if app_token else None,
+        api_url=settings.slack_api_url,
+        http=shared.http,
+        teams=settings.slack_teams,
+        book=shared.book,
+    )
+    wiring.services.append((f"Slack ({slack.mode})", slack))
+    senders["slack"] = SlackDigestSender(slack.client, shared.renderer)
 
 
 async def serve(

@@ -45,6 +45,8 @@ class Context:
     private: bool = True
     chat: ChatRef | None = None
     book: SubscriptionBook | None = None
+    # How this platform spells a command: "/" in Telegram, "/briefing " under Slack's umbrella.
+    command_prefix: str = "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +207,12 @@ def subscriptions(b: Briefing, ctx: Context, args: str) -> Reply:
 
 
 def help_(b: Briefing, ctx: Context, args: str) -> Reply:
-    return Reply("help", ctx.lang, {"welcome": None, "commands": _command_list(ctx.lang)})
+    return Reply("help", ctx.lang, {"welcome": None, "commands": _command_list(ctx)})
 
 
 def start(b: Briefing, ctx: Context, args: str) -> Reply:
     welcome = label("welcome", ctx.lang, title=b.visit.title(ctx.lang))
-    return Reply("help", ctx.lang, {"welcome": welcome, "commands": _command_list(ctx.lang)})
+    return Reply("help", ctx.lang, {"welcome": welcome, "commands": _command_list(ctx)})
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -232,8 +234,15 @@ COMMANDS: tuple[Command, ...] = (
 _BY_NAME = {c.name: c for c in COMMANDS}
 
 
-def _command_list(lang: Lang) -> list[dict[str, str | None]]:
-    return [{"name": c.name, "args": c.args(lang), "summary": c.summary(lang)} for c in COMMANDS]
+def _command_list(ctx: Context) -> list[dict[str, str | None]]:
+    return [
+        {
+            "name": ctx.command_prefix + c.name,
+            "args": c.args(ctx.lang),
+            "summary": c.summary(ctx.lang),
+        }
+        for c in COMMANDS
+    ]
 
 
 def handle(b: Briefing, ctx: Context, text: str) -> Reply:
