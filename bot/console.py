@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.payloads import slack_post_message, telegram_send_message
-from briefings.commands import Briefing, Context, handle
+from briefings.commands import UMBRELLA, Briefing, Context, handle
 from briefings.languages import Lang
 from briefings.rendering import Renderer
 from briefings.rendering.dialects import DialectName
@@ -32,7 +32,9 @@ class ConsoleChat:
     out: TextIO = field(default_factory=lambda: sys.stdout)
 
     def answer(self, line: str) -> None:
-        reply = handle(self.briefing, Context(self.lang, self.clock()), line)
+        # Slack has one slash command: the commands a reply mentions are spelled as its words.
+        prefix = f"/{UMBRELLA} " if self.dialect == "slack" else "/"
+        reply = handle(self.briefing, Context(self.lang, self.clock(), command_prefix=prefix), line)
         if reply.set_lang is not None:
             self.lang = reply.set_lang
         for message in self.renderer.render(reply, self.dialect):

@@ -1,5 +1,6 @@
 """The command table: text in, Reply out. One table serves every adapter, /help and menus."""
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -207,12 +208,12 @@ def subscriptions(b: Briefing, ctx: Context, args: str) -> Reply:
 
 
 def help_(b: Briefing, ctx: Context, args: str) -> Reply:
-    return Reply("help", ctx.lang, {"welcome": None, "commands": _command_list(ctx)})
+    return Reply("help", ctx.lang, {"welcome": None, "commands": _command_list(ctx.lang)})
 
 
 def start(b: Briefing, ctx: Context, args: str) -> Reply:
     welcome = label("welcome", ctx.lang, title=b.visit.title(ctx.lang))
-    return Reply("help", ctx.lang, {"welcome": welcome, "commands": _command_list(ctx)})
+    return Reply("help", ctx.lang, {"welcome": welcome, "commands": _command_list(ctx.lang)})
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -234,19 +235,21 @@ COMMANDS: tuple[Command, ...] = (
 _BY_NAME = {c.name: c for c in COMMANDS}
 
 
-def _command_list(ctx: Context) -> list[dict[str, str | None]]:
+def _command_list(lang: Lang) -> list[dict[str, str | None]]:
     return [
-        {
-            "name": ctx.command_prefix + c.name,
-            "args": c.args(ctx.lang),
-            "summary": c.summary(ctx.lang),
-        }
-        for c in COMMANDS
+        {"name": f"/{c.name}", "args": c.args(lang), "summary": c.summary(lang)} for c in COMMANDS
     ]
 
 
 def handle(b: Briefing, ctx: Context, text: str) -> Reply:
     """Answer one message. Never raises on user input: bad input gets a short hint."""
+    reply = _answer(b, ctx, text)
+    if ctx.command_prefix != reply.command_prefix:
+        reply = dataclasses.replace(reply, command_prefix=ctx.command_prefix)
+    return reply
+
+
+def _answer(b: Briefing, ctx: Context, text: str) -> Reply:
     text = clean(text[:INPUT_LIMIT]).strip()
     if not text.startswith("/"):
         return _plain_message(b, ctx, text)

@@ -27,3 +27,6 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     # An effect for the adapter to persist: the chat chose a language.
     set_lang: Lang | None = None
+    # How the asker's platform spells commands ("/briefing " in Slack): mentions of `/help` and
+    # the like in the text are written that way.
+    command_prefix: str = "/"

@@ -3,6 +3,7 @@
 Escaping is by construction: the finalizer passes every printed value through the dialect.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,6 +56,8 @@ class Renderer:
         """The reply's items in the dialect, before packing into messages."""
         template = self._env.get_template(f"{reply.view}.j2")
         text = template.render(**reply.data, lang=reply.lang, dialect=DIALECTS[dialect])
+        if reply.command_prefix != "/":
+            text = _respell_commands(text, reply.command_prefix)
         return [item.strip("\n") for item in text.split(ITEM_BREAK) if item.strip()]
 
     def render(self, reply: Reply, dialect: DialectName) -> list[Message]:
@@ -67,6 +70,21 @@ class Renderer:
             Message(chunk, dialect, buttons=reply.buttons if last else ())
             for last, chunk in _mark_last(chunks)
         ]
+
+
+# "/help", "/itinerary" where a word starts, not in a path, a URL, a date or a closing tag.
+_COMMAND_MENTION = re.compile(r"(?<![\w/:.<&])/([a-z]+)\b")
+
+
+def _respell_commands(text: str, prefix: str) -> str:
+    """`/help` becomes `/briefing help` where every command is a word of one slash command."""
+    umbrella = prefix.strip().removeprefix("/")
+
+    def respell(match: re.Match[str]) -> str:
+        word = match.group(1)
+        return match.group(0) if word == umbrella else f"{prefix}{word}"
+
+    return _COMMAND_MENTION.sub(respell, text)
 
 
 def _slack_messages(items: list[str], spec: Dialect, buttons: tuple[Button, ...]) -> list[Message]:

@@ -230,7 +230,7 @@ def expected(
     briefing: Briefing, renderer: Renderer, text: str, lang: Lang = "en", channel: str = GENERAL
 ) -> list[Json]:
     """What the core answers to `text`: the console's chat.postMessage payloads."""
-    reply = handle(briefing, Context(lang, DURING), text)
+    reply = handle(briefing, Context(lang, DURING, command_prefix="/briefing "), text)
     return [slack_post_message(m, channel) for m in renderer.render(reply, "slack")]
 
 

@@ -33,7 +33,9 @@ CASES = (
 def _render(
     briefing: Briefing, renderer: Renderer, text: str, lang: Lang, dialect: DialectName
 ) -> str:
-    messages = renderer.render(handle(briefing, Context(lang, DURING), text), dialect)
+    prefix = "/briefing " if dialect == "slack" else "/"  # as each adapter asks
+    context = Context(lang, DURING, command_prefix=prefix)
+    messages = renderer.render(handle(briefing, context, text), dialect)
     if dialect == "telegram":
         parts = [
             json.dumps(telegram_send_message(m, 0), ensure_ascii=False, indent=1) for m in messages
