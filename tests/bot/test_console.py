@@ -79,6 +79,9 @@ def test_slack_format_prints_post_message_arguments() -> None:
     assert payloads
     assert all(set(p) == {"channel", "text", "blocks"} for p in payloads)
     assert payloads[-1]["blocks"][-1]["type"] == "actions"
+    # Slack has one slash command: the reply points at `/briefing sources`, not `/sources`.
+    assert "/briefing sources" in payloads[-1]["text"]
+    assert " /sources" not in payloads[-1]["text"]
 
 
 def test_bad_now_is_a_clear_error() -> None:
