@@ -1,6 +1,6 @@
 """Run every benchmark in order: `make bench` is `.venv/bin/python -m bench`."""
 
-from bench import cold_start, render, slack_roundtrip, telegram_roundtrip
+from bench import cold_start, fanout, render, slack_roundtrip, telegram_roundtrip
 
 
 def main() -> None:
@@ -11,6 +11,8 @@ def main() -> None:
     telegram_roundtrip.main()
     print()
     slack_roundtrip.main()
+    print()
+    fanout.main()
 
 
 if __name__ == "__main__":

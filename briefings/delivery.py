@@ -19,7 +19,7 @@ from briefings.digests import Digest, digest_reply
 from briefings.dossier import Visit
 from briefings.languages import lang_or_default
 from briefings.replies import Reply
-from briefings.storage.ledger import Claimed, Ledger
+from briefings.storage.ledger import Claimed, Ledger, Settled
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,14 @@ class Report:
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
     grace: timedelta = timedelta(hours=2)
+    # Rows claimed at a time; more are claimed as soon as the sends waiting for a place run low.
     batch: int = 100
-    concurrency: int = 16
+    # Sends under way at once, each from its first attempt until its outcome is written: a crash
+    # repeats at most this many. A send waiting out a 429 or a back-off keeps its place, so this
+    # must cover the send rate times the time a send takes, retries included: at 300 messages
+    # a second with 6% of sends retried after about a second, 16 places could not keep up
+    # (bench/fanout.py).
+    concurrency: int = 64
     max_attempts: int = 5
     first_retry: timedelta = timedelta(seconds=30)
 
@@ -68,55 +74,152 @@ class Dispatcher:
         self.policy = policy or DeliveryPolicy()
 
     async def run_once(self, now: datetime) -> Report:
-        """Deliver everything due at `now`; returns what happened."""
+        """Deliver everything due at `now`; returns what happened.
+
+        A pipeline, not batch after batch: waiting for a whole batch before claiming the next
+        let one slow send (a 429 asks for a second) stall the other 99, and a fan-out ran at
+        a fifth of the rate cap (bench/fanout.py).
+        """
         report = Report()
-        report.skipped = self._ledger.skip_missed(now, self.policy.grace)
+        policy = self.policy
+        report.skipped = self._ledger.skip_missed(now, policy.grace)
         for missed in report.skipped:
-            log.warning("digest %s was missed by more than %s: skipped", missed, self.policy.grace)
-        gate = asyncio.Semaphore(self.policy.concurrency)
-        while claimed := self._ledger.claim(now, self.policy.batch):
-            await asyncio.gather(*(self._deliver(c, report, gate) for c in claimed))
+            log.warning("digest %s was missed by more than %s: skipped", missed, policy.grace)
+        places = asyncio.Semaphore(policy.concurrency)
+        writer = _OutcomeWriter(self._ledger)
+        # A digest reads the same for every subscriber of one language: built once per run.
+        replies: dict[tuple[str, str], Reply] = {}
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while claimed := self._ledger.claim(now, policy.batch):
+                running.update(
+                    asyncio.create_task(self._deliver(c, report, places, writer, replies))
+                    for c in claimed
+                )
+                # Rows claimed far ahead would sit here, owned, while another process could
+                # send them: claim again once those waiting for a place are about to run out.
+                while len(running) > policy.concurrency:
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()
+            await asyncio.gather(*running)
+        except BaseException:
+            # Stopping (the scheduler cancels a run in progress) or a failure: sends under way
+            # are abandoned and their rows recovered at the next start, but the outcomes of
+            # those that went out are written, or they would go out twice.
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            writer.flush()
+            raise
         return report
 
-    async def _deliver(self, claimed: Claimed, report: Report, gate: asyncio.Semaphore) -> None:
+    async def _deliver(
+        self,
+        claimed: Claimed,
+        report: Report,
+        places: asyncio.Semaphore,
+        writer: "_OutcomeWriter",
+        replies: dict[tuple[str, str], Reply],
+    ) -> None:
         sub = claimed.subscription
         sender = self._senders.get(sub.platform)
         found = self._visits.get(sub.visit_id)
         if sender is None or found is None:
             # Another process may serve this platform; leave the row for it.
             why = "no sender for this platform" if sender is None else "unknown visit"
-            self._ledger.retry_later(claimed.delivery_id, self._clock() + timedelta(minutes=1), why)
+            retry_at = self._clock() + timedelta(minutes=1)
+            await writer.write(Settled(claimed.delivery_id, "pending", retry_at, why))
             return
         visit, articles = found
-        digest = parse_key(claimed.digest_key)
-        reply = digest_reply(digest, visit, articles, lang_or_default(sub.lang))
-        async with gate:
+        async with places:
             try:
+                lang = lang_or_default(sub.lang)
+                reply = replies.get((claimed.digest_key, lang))
+                if reply is None:
+                    digest = parse_key(claimed.digest_key)
+                    reply = digest_reply(digest, visit, articles, lang)
+                    replies[claimed.digest_key, lang] = reply
                 outcome = await sender.deliver(sub.chat_key, reply)
-            except Exception:  # a sender bug must not stop the other deliveries
+            except Exception:  # a bug with one digest or sender must not stop the others
                 log.exception("sending %s to %s failed", claimed.digest_key, sub.chat_key)
                 outcome = Outcome.FAILED
+            # Still holding the place: until the outcome is written, a crash repeats this send.
+            await writer.write(self._settled(claimed, outcome, report))
+
+    def _settled(self, claimed: Claimed, outcome: Outcome, report: Report) -> Settled:
         now = self._clock()
         if outcome is Outcome.SENT:
-            self._ledger.finish(claimed.delivery_id, "sent", now)
             report.sent += 1
-        elif outcome is Outcome.BLOCKED:
-            self._ledger.finish(claimed.delivery_id, "blocked", now, "the chat blocked the bot")
-            self._ledger.pause(sub.id)
+            return Settled(claimed.delivery_id, "sent", now)
+        if outcome is Outcome.BLOCKED:
             report.blocked += 1
-        elif claimed.attempts < self.policy.max_attempts:
-            wait = self.policy.first_retry * 2 ** (claimed.attempts - 1)
-            self._ledger.retry_later(claimed.delivery_id, now + wait, "send failed; will retry")
-            report.retried += 1
-        else:
-            self._ledger.finish(claimed.delivery_id, "failed", now, "send failed; gave up")
-            log.error(
-                "digest %s to %s failed %d times",
-                claimed.digest_key,
-                sub.chat_key,
-                claimed.attempts,
+            return Settled(
+                claimed.delivery_id,
+                "blocked",
+                now,
+                "the chat blocked the bot",
+                pause=claimed.subscription.id,
             )
-            report.failed += 1
+        if claimed.attempts < self.policy.max_attempts:
+            report.retried += 1
+            wait = self.policy.first_retry * 2 ** (claimed.attempts - 1)
+            return Settled(claimed.delivery_id, "pending", now + wait, "send failed; will retry")
+        log.error(
+            "digest %s to %s failed %d times",
+            claimed.digest_key,
+            claimed.subscription.chat_key,
+            claimed.attempts,
+        )
+        report.failed += 1
+        return Settled(claimed.delivery_id, "failed", now, "send failed; gave up")
+
+
+class _OutcomeWriter:
+    """Writes outcomes in groups, on the loop, one transaction at most every `every` seconds.
+
+    A commit per delivery cost a disk flush each on SQLite; in a thread, SQLAlchemy's Python
+    work fought the loop for the GIL, and each send waited for it after every socket call: the
+    fan-out ran slower than with no thread at all (bench/fanout.py). After a quiet spell the
+    first outcome is written at once: a lone digest is on record as soon as it is sent.
+    """
+
+    def __init__(self, ledger: Ledger, every: float = 0.025, most: int = 100) -> None:
+        self._ledger = ledger
+        self._every = every
+        self._most = most
+        self._waiting: list[tuple[Settled, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._written_at = -every
+
+    async def write(self, outcome: Settled) -> None:
+        """Returns once the outcome is committed; raises if the commit failed."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiting.append((outcome, future))
+        if len(self._waiting) >= self._most:
+            self.flush()
+        elif self._timer is None:
+            wait = max(0.0, self._written_at + self._every - loop.time())
+            self._timer = loop.call_later(wait, self.flush)
+        await future
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        group, self._waiting = self._waiting, []
+        self._written_at = asyncio.get_running_loop().time()
+        try:
+            self._ledger.settle([outcome for outcome, _ in group])
+        except Exception as exc:
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+        else:
+            for _, future in group:
+                if not future.done():
+                    future.set_result(None)
 
 
 def parse_key(key: str) -> Digest:

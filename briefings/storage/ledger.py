@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
@@ -45,6 +56,18 @@ class Claimed:
     due_at: datetime
     attempts: int
     subscription: SubscriptionInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What became of a claimed delivery: `sent`, `blocked` or `failed` at `at`, or `pending`
+    again, to be tried not before `at`; `pause` names a subscription to pause with it."""
+
+    delivery_id: int
+    status: str
+    at: datetime
+    detail: str | None = None
+    pause: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,20 +262,63 @@ class Ledger:
     def finish(
         self, delivery_id: int, status: str, now: datetime, detail: str | None = None
     ) -> None:
-        with Session(self._engine) as session, session.begin():
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id, Delivery.owner == self.owner)
-                .values(status=status, finished_at=now, detail=detail and detail[:200])
-            )
+        self.settle([Settled(delivery_id, status, now, detail)])
 
     def retry_later(self, delivery_id: int, not_before: datetime, detail: str) -> None:
+        self.settle([Settled(delivery_id, "pending", not_before, detail)])
+
+    def settle(self, outcomes: Sequence[Settled]) -> None:
+        """Write what became of many deliveries in one transaction.
+
+        A commit per delivery costs a disk flush each on SQLite: 2 ms, 21 s of a 10,000-chat
+        fan-out (bench/fanout.py). The dispatcher writes the outcomes of a few milliseconds
+        together.
+        """
+        if not outcomes:
+            return
+        mine = and_(Delivery.id == bindparam("b_id"), Delivery.owner == self.owner)
+        done = [
+            {"b_id": o.delivery_id, "b_status": o.status, "b_at": o.at, "b_detail": _cut(o.detail)}
+            for o in outcomes
+            if o.status != "pending"
+        ]
+        again = [
+            {"b_id": o.delivery_id, "b_at": o.at, "b_detail": _cut(o.detail)}
+            for o in outcomes
+            if o.status == "pending"
+        ]
+        paused = [o.pause for o in outcomes if o.pause is not None]
+        # A plain executemany on the session's connection: the ORM takes a list of parameters
+        # for its bulk update by primary key, which refuses the owner condition.
         with Session(self._engine) as session, session.begin():
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id, Delivery.owner == self.owner)
-                .values(status="pending", owner=None, not_before=not_before, detail=detail[:200])
-            )
+            connection = session.connection()
+            if done:
+                connection.execute(
+                    update(Delivery)
+                    .where(mine)
+                    .values(
+                        status=bindparam("b_status"),
+                        finished_at=bindparam("b_at"),
+                        detail=bindparam("b_detail"),
+                    ),
+                    done,
+                )
+            if again:
+                connection.execute(
+                    update(Delivery)
+                    .where(mine)
+                    .values(
+                        status="pending",
+                        owner=None,
+                        not_before=bindparam("b_at"),
+                        detail=bindparam("b_detail"),
+                    ),
+                    again,
+                )
+            if paused:
+                connection.execute(
+                    update(Subscription).where(Subscription.id.in_(paused)).values(active=False)
+                )
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -330,6 +396,10 @@ def _find(session: Session, platform: str, chat_key: str, visit_id: str) -> Subs
             Subscription.visit_id == visit_id,
         )
     ).one_or_none()
+
+
+def _cut(detail: str | None) -> str | None:
+    return detail and detail[:200]
 
 
 def _hhmm(at: time) -> str:
