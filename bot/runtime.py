@@ -145,6 +145,7 @@ def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSen
         webhook_secret=secret.get_secret_value() if secret else None,
         http=shared.http if settings.telegram_webhook_url else None,
         book=shared.book,
+        send_rate=settings.telegram_send_rate,
     )
     wiring.services.append((f"Telegram ({telegram.mode})", telegram))
     senders["telegram"] = TelegramDigestSender(telegram.sender, shared.renderer)

@@ -4,6 +4,7 @@ Each process has its own in-memory APScheduler job store (APScheduler 3 must nev
 store between processes); what several processes share is the ledger in the database.
 """
 
+import asyncio
 import logging
 import time as monotonic_time
 from collections.abc import Callable, Mapping, Sequence
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from briefings.delivery import Dispatcher
+from briefings.delivery import Dispatcher, Report
 from briefings.digests import Digest
 from briefings.storage.ledger import Ledger
 
@@ -45,6 +46,7 @@ class DigestScheduler:
         plans: Mapping[str, Sequence[Digest]],
         clock: Callable[[], datetime],
         tick_seconds: float = 10.0,
+        drain_seconds: float = 10.0,
     ) -> None:
         self._ledger = ledger
         self._dispatcher = dispatcher
@@ -52,6 +54,8 @@ class DigestScheduler:
         self._clock = clock
         self._tick = tick_seconds
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._drain_seconds = drain_seconds
+        self._run: asyncio.Future[Report] | None = None
 
     async def start(self) -> None:
         self._ledger.hold_owner_lock()
@@ -72,8 +76,13 @@ class DigestScheduler:
 
     async def tick(self) -> None:
         now = self._clock()
+        # Shielded: shutting the scheduler down cancels its job, but a run in progress is let
+        # finish (see stop) so that sends under way are recorded rather than repeated later.
+        self._run = asyncio.ensure_future(self._dispatcher.run_once(now))
         try:
-            report = await self._dispatcher.run_once(now)
+            report = await asyncio.shield(self._run)
+        except asyncio.CancelledError:
+            raise
         except Exception:
             log.exception("delivering digests failed; will try again at the next tick")
             return
@@ -88,6 +97,23 @@ class DigestScheduler:
             )
 
     async def stop(self) -> None:
+        """Claim nothing more, let the sends under way be recorded (for a while), then stop.
+
+        The owner lock goes last: while it is held, no other process takes our rows back.
+        """
+        self._dispatcher.wind_down()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        run = self._run
+        if run is not None and not run.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(run), self._drain_seconds)
+            except TimeoutError:
+                log.warning(
+                    "digests still sending after %.0f s: stopping them", self._drain_seconds
+                )
+                run.cancel()
+                await asyncio.gather(run, return_exceptions=True)
+            except Exception:
+                log.exception("the last digest run failed while stopping")
         self._ledger.release_owner_lock()

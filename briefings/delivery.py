@@ -72,6 +72,11 @@ class Dispatcher:
         self._senders = senders
         self._clock = clock
         self.policy = policy or DeliveryPolicy()
+        self._winding_down = False
+
+    def wind_down(self) -> None:
+        """Claim nothing more: the sends under way finish, and the process can stop."""
+        self._winding_down = True
 
     async def run_once(self, now: datetime) -> Report:
         """Deliver everything due at `now`; returns what happened.
@@ -91,7 +96,7 @@ class Dispatcher:
         replies: dict[tuple[str, str], Reply] = {}
         running: set[asyncio.Task[None]] = set()
         try:
-            while claimed := self._ledger.claim(now, policy.batch):
+            while not self._winding_down and (claimed := self._ledger.claim(now, policy.batch)):
                 running.update(
                     asyncio.create_task(self._deliver(c, report, places, writer, replies))
                     for c in claimed

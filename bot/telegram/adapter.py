@@ -56,6 +56,7 @@ class TelegramAdapter:
         retry: RetryPolicy | None = None,
         poll_timeout: float = 10.0,
         book: SubscriptionBook | None = None,
+        send_rate: float | None = None,
     ) -> None:
         # Opt in to PTB 22's timedelta periods; the int form is deprecated and warns.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -83,7 +84,7 @@ class TelegramAdapter:
         self._http = http
         self._poll_timeout = poll_timeout
         self._book = book
-        self.sender = TelegramSender(self.application.bot, store, retry)
+        self.sender = TelegramSender(self.application.bot, store, retry, rate=send_rate)
 
         app = self.application
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))

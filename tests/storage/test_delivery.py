@@ -158,3 +158,56 @@ async def test_a_run_stopped_midway_records_the_sends_that_went_out(
     assert statuses[("b", "morning:2024-08-26")] == "sent"
     # `c` never answered: its row waits for the next start's recovery.
     assert ledger.counts()["sending"] == 1
+
+
+class _Slow:
+    """A sender whose sends take a while, so a stop can arrive in the middle of a fan-out."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.sent: list[str] = []
+
+    async def deliver(self, chat_key: str, reply: Reply) -> Outcome:
+        self.started += 1
+        await asyncio.sleep(0.05)
+        self.sent.append(chat_key)
+        return Outcome.SENT
+
+
+async def test_stopping_the_scheduler_lets_sends_under_way_be_recorded(
+    engine: Engine, seeds: Seeds
+) -> None:
+    from bot.scheduling import DigestScheduler
+
+    ledger = Ledger(engine, "me")
+    keys = [str(n) for n in range(40)]
+    _subscribe(ledger, seeds, *keys, now=AFTER_EVE)
+    sender = _Slow()
+    now = SEOUL_0730_DAY1 + timedelta(seconds=1)
+    dispatcher = Dispatcher(
+        ledger,
+        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        {"telegram": sender},
+        clock=lambda: now,
+        policy=DeliveryPolicy(batch=5, concurrency=5),
+    )
+    scheduler = DigestScheduler(
+        ledger=ledger,
+        dispatcher=dispatcher,
+        plans={seeds.visit.id: digests(seeds.visit)},
+        clock=lambda: now,
+        tick_seconds=60,
+    )
+    await scheduler.start()
+    while sender.started < 5:
+        await asyncio.sleep(0.01)
+    await scheduler.stop()
+    statuses = _statuses(ledger)
+    # Every send that started went out once and is recorded; nothing is left mid-send, and the
+    # rest stay pending for the next start rather than being claimed on the way out.
+    assert len(sender.sent) == sender.started
+    assert len(sender.sent) < len(keys)
+    assert sorted(k for (k, _), s in statuses.items() if s == "sent") == sorted(sender.sent)
+    assert "sending" not in statuses.values()
+    assert ledger.counts().get("sending", 0) == 0
+    assert ledger.counts()["pending"] >= len(keys) - len(sender.sent)
