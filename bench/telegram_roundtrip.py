@@ -36,34 +36,44 @@ WARMUP = 20
 CHAT = 5001
 
 
-async def _samples(fake: FakeTelegram, expected: int, count: int) -> list[float]:
-    """Queue one update at a time; seconds until its `expected` messages have all arrived."""
-    samples = []
-    for _ in range(count):
-        before = len(fake.requests("sendMessage"))
-        start = time.perf_counter()
-        fake.queue_update(private_message("/briefing", chat_id=CHAT))
-        while len(fake.requests("sendMessage")) < before + expected:
-            await asyncio.sleep(0)
-        samples.append(time.perf_counter() - start)
-    return samples
+async def _sample(fake: FakeTelegram, expected: int) -> float:
+    """Queue one update; seconds until its `expected` messages have all arrived."""
+    before = len(fake.requests("sendMessage"))
+    start = time.perf_counter()
+    fake.queue_update(private_message("/briefing", chat_id=CHAT))
+    while len(fake.requests("sendMessage")) < before + expected:
+        await asyncio.sleep(0)
+    return time.perf_counter() - start
 
 
-async def _measure(
-    start: Callable[[FakeTelegram], Awaitable[Callable[[], Awaitable[None]]]], expected: int
-) -> list[float]:
-    fake = FakeTelegram()
-    await fake.start()
-    stop = await start(fake)
+Starter = Callable[[FakeTelegram], Awaitable[Callable[[], Awaitable[None]]]]
+
+
+async def _measure(stacks: dict[str, tuple[Starter, int]]) -> dict[str, list[float]]:
+    """Every stack runs against its own fake at once; samples are taken in turns, one update
+    each per round, so that a slow spell of this shared machine falls on all of them alike."""
+    fakes: dict[str, FakeTelegram] = {}
+    stops: list[Callable[[], Awaitable[None]]] = []
     try:
-        await _samples(fake, expected, WARMUP)
-        return await _samples(fake, expected, UPDATES)
+        for name, (start, _) in stacks.items():
+            fakes[name] = FakeTelegram()
+            await fakes[name].start()
+            stops.append(await start(fakes[name]))
+        samples: dict[str, list[float]] = {name: [] for name in stacks}
+        for round_ in range(WARMUP + UPDATES):
+            for name, (_, expected) in stacks.items():
+                elapsed = await _sample(fakes[name], expected)
+                if round_ >= WARMUP:
+                    samples[name].append(elapsed)
+        return samples
     finally:
-        await stop()
-        await fake.close()
+        for stop in stops:
+            await stop()
+        for fake in fakes.values():
+            await fake.close()
 
 
-def _bare(payloads: list[dict[str, Any]]) -> Callable[[FakeTelegram], Awaitable[Any]]:
+def _bare(payloads: list[dict[str, Any]]) -> Starter:
     async def start(fake: FakeTelegram) -> Callable[[], Awaitable[None]]:
         app = (
             Application.builder()
@@ -97,9 +107,7 @@ def _bare(payloads: list[dict[str, Any]]) -> Callable[[FakeTelegram], Awaitable[
     return start
 
 
-def _ours(
-    briefing: Briefing, renderer: Renderer, store: ChatStore
-) -> Callable[[FakeTelegram], Awaitable[Callable[[], Awaitable[None]]]]:
+def _ours(briefing: Briefing, renderer: Renderer, store: ChatStore) -> Starter:
     async def start(fake: FakeTelegram) -> Callable[[], Awaitable[None]]:
         adapter = TelegramAdapter(
             token=fake.token,
@@ -132,10 +140,15 @@ async def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         upgrade(engine)
-        ours = await _measure(_ours(briefing, renderer, ChatStore(engine)), len(payloads))
+        samples = await _measure(
+            {
+                "ours": (_ours(briefing, renderer, ChatStore(engine)), len(payloads)),
+                "bare": (_bare(payloads), len(payloads)),
+                "echo": (_bare(payloads[:1]), 1),
+            }
+        )
         engine.dispose()
-    bare = await _measure(_bare(payloads), len(payloads))
-    one_line = await _measure(_bare(payloads[:1]), 1)
+    ours, bare, one_line = samples["ours"], samples["bare"], samples["echo"]
     print(f"Telegram round trip of /briefing ({len(payloads)} messages), {UPDATES} updates each")
     print(f"{'':<42} {'median':>11} {'p99':>11}")
     ours_median, ours_p99 = _row("ours: TelegramAdapter", ours)

@@ -4,6 +4,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from briefings.articles import Article
@@ -50,9 +51,13 @@ class Context:
     command_prefix: str = "/"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Briefing:
-    """What the commands know: one visit and the articles it cites."""
+    """What the commands know: one visit and the articles it cites.
+
+    Compared and hashed by identity, so that replies which depend on nothing but the dossier
+    and the language can be built once per Briefing (see `_fixed`).
+    """
 
     visit: Visit
     articles: dict[str, Article]
@@ -87,7 +92,7 @@ def _echo(text: str) -> str:
 
 def _show_day(b: Briefing, ctx: Context, day: date, outside_key: str = "day_outside") -> Reply:
     if day in b.visit.days:
-        return day_reply(b.visit, b.articles, day, ctx.lang)
+        return _fixed(b, "day", ctx.lang, day)
     return days_reply(
         b.visit, ctx.lang, label(outside_key, ctx.lang, day=format_day(day, ctx.lang))
     )
@@ -97,7 +102,7 @@ def itinerary(b: Briefing, ctx: Context, args: str) -> Reply:
     if not args.strip():
         today = b.today(ctx.now)
         if today in b.visit.days:
-            return day_reply(b.visit, b.articles, today, ctx.lang)
+            return _fixed(b, "day", ctx.lang, today)
         return days_reply(b.visit, ctx.lang, None)
     reading = read_day(args, ctx.lang, b.local(ctx.now), b.visit.days)
     if reading.day is None:
@@ -118,13 +123,28 @@ def next_day(b: Briefing, ctx: Context, args: str) -> Reply:
     today = b.today(ctx.now)
     upcoming = [d for d in b.visit.days if d > today]
     if upcoming:
-        return day_reply(b.visit, b.articles, upcoming[0], ctx.lang)
+        return _fixed(b, "day", ctx.lang, upcoming[0])
     span = format_span(b.visit.start, b.visit.end, ctx.lang)
     return days_reply(b.visit, ctx.lang, label("visit_over", ctx.lang, dates=span))
 
 
+@lru_cache(maxsize=128)
+def _fixed(b: Briefing, view: str, lang: Lang, day: date | None = None) -> Reply:
+    """Replies that no clock or user text changes, built once: the dossier is frozen, and the
+    renderer, seeing the same Reply again, renders it once too."""
+    if view == "briefing":
+        return briefing_reply(b.visit, b.articles, lang)
+    if view == "people":
+        return people_reply(b.visit, b.articles, lang)
+    if view == "sources":
+        return sources_reply(b.visit, b.articles, lang)
+    if view == "day" and day is not None:
+        return day_reply(b.visit, b.articles, day, lang)
+    raise ValueError(f"no fixed view {view!r}")
+
+
 def briefing(b: Briefing, ctx: Context, args: str) -> Reply:
-    return briefing_reply(b.visit, b.articles, ctx.lang)
+    return _fixed(b, "briefing", ctx.lang)
 
 
 def who(b: Briefing, ctx: Context, args: str) -> Reply:
@@ -137,11 +157,11 @@ def who(b: Briefing, ctx: Context, args: str) -> Reply:
 
 
 def people(b: Briefing, ctx: Context, args: str) -> Reply:
-    return people_reply(b.visit, b.articles, ctx.lang)
+    return _fixed(b, "people", ctx.lang)
 
 
 def sources(b: Briefing, ctx: Context, args: str) -> Reply:
-    return sources_reply(b.visit, b.articles, ctx.lang)
+    return _fixed(b, "sources", ctx.lang)
 
 
 _LANG_WORDS: dict[str, Lang] = {

@@ -4,6 +4,7 @@ Escaping is by construction: the finalizer passes every printed value through th
 """
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,8 @@ from briefings.replies import Button, Reply
 _T = TypeVar("_T")
 
 SLACK_MAX_BLOCKS = 50
+# Rendered replies remembered: the fixed views in every language and dialect fit.
+RECENT_RENDERS = 256
 # Slack shows at most this much of a message's fallback `text` in notifications.
 SLACK_FALLBACK_LIMIT = 3000
 
@@ -51,6 +54,9 @@ class Renderer:
         self._env.filters["i"] = _italic
         self._env.globals["t"] = _label
         self._env.globals["cut"] = Markup(ITEM_BREAK)
+        self._recent: OrderedDict[tuple[int, DialectName], tuple[Reply, tuple[Message, ...]]] = (
+            OrderedDict()
+        )
 
     def items(self, reply: Reply, dialect: DialectName) -> list[str]:
         """The reply's items in the dialect, before packing into messages."""
@@ -61,6 +67,20 @@ class Renderer:
         return [item.strip("\n") for item in text.split(ITEM_BREAK) if item.strip()]
 
     def render(self, reply: Reply, dialect: DialectName) -> list[Message]:
+        """The reply as messages; the same Reply object asked again is answered from memory."""
+        key = (id(reply), dialect)
+        cached = self._recent.get(key)
+        # The entry holds the reply itself, so its id cannot be reused while it is remembered.
+        if cached is not None and cached[0] is reply:
+            self._recent.move_to_end(key)
+            return list(cached[1])
+        messages = self._render(reply, dialect)
+        self._recent[key] = (reply, tuple(messages))
+        if len(self._recent) > RECENT_RENDERS:
+            self._recent.popitem(last=False)
+        return messages
+
+    def _render(self, reply: Reply, dialect: DialectName) -> list[Message]:
         spec = DIALECTS[dialect]
         items = self.items(reply, dialect)
         if dialect == "slack":
