@@ -279,10 +279,7 @@ class SlackAdapter:
         self, ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        if self._first_time(event):
-            text = unescape(strip_mention(str(event.get("text", "")), context.bot_user_id))
-            destination = Channel(event["channel"], event.get("thread_ts"))
-            self._spawn(self._answer(context, as_command(text), destination))
+        self._answer_in_channel(event, context)
 
     async def _on_message(
         self, ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext
@@ -291,6 +288,10 @@ class SlackAdapter:
         await ack()
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
+        self._answer_in_channel(event, context)
+
+    def _answer_in_channel(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        """A mention or a DM: answered where it was asked, in its thread, once."""
         if self._first_time(event):
             text = unescape(strip_mention(str(event.get("text", "")), context.bot_user_id))
             destination = Channel(event["channel"], event.get("thread_ts"))
