@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from briefings.languages import LANGS, Lang
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
     from briefings.storage.ledger import Ledger
 
 BANNER = (
@@ -161,7 +160,7 @@ def run(clock_start: datetime | None = None, clock_speed: float = 1.0) -> int:
     return 0
 
 
-def _ledger() -> "tuple[Ledger, Settings]":
+def _ledger() -> "Ledger":
     from bot.settings import Settings
     from briefings.storage.engine import make_engine
     from briefings.storage.ledger import Ledger
@@ -170,11 +169,11 @@ def _ledger() -> "tuple[Ledger, Settings]":
     settings = Settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    return Ledger(engine, "cli"), settings
+    return Ledger(engine, "cli")
 
 
 def schedule_command(now: datetime | None, limit: int) -> int:
-    ledger, _ = _ledger()
+    ledger = _ledger()
     moment = now if now is not None else datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -195,7 +194,7 @@ def schedule_command(now: datetime | None, limit: int) -> int:
 
 
 def deliveries_command(limit: int) -> int:
-    ledger, _ = _ledger()
+    ledger = _ledger()
     rows = ledger.recent(limit)
     counts = ledger.counts()
     print("totals: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))

@@ -196,13 +196,6 @@ class Ledger:
         with Session(self._engine) as session:
             return [_info(s) for s in session.scalars(query)]
 
-    def pause(self, subscription_id: int) -> None:
-        """The chat blocked the bot: stop attempting its digests until it subscribes again."""
-        with Session(self._engine) as session, session.begin():
-            session.execute(
-                update(Subscription).where(Subscription.id == subscription_id).values(active=False)
-            )
-
     def plan_all(self, plans: Mapping[str, Sequence[Digest]], now: datetime) -> None:
         """Add any missing future rows for every active subscription (idempotent)."""
         with Session(self._engine) as session, session.begin():
@@ -258,14 +251,6 @@ class Ledger:
                 .order_by(Delivery.due_at, Delivery.id)
             ).all()
             return [Claimed(d.id, d.digest_key, d.due_at, d.attempts, _info(s)) for d, s in rows]
-
-    def finish(
-        self, delivery_id: int, status: str, now: datetime, detail: str | None = None
-    ) -> None:
-        self.settle([Settled(delivery_id, status, now, detail)])
-
-    def retry_later(self, delivery_id: int, not_before: datetime, detail: str) -> None:
-        self.settle([Settled(delivery_id, "pending", not_before, detail)])
 
     def settle(self, outcomes: Sequence[Settled]) -> None:
         """Write what became of many deliveries in one transaction.

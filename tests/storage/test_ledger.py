@@ -8,7 +8,7 @@ from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
 from briefings.digests import digests
 from briefings.loader import Seeds
 from briefings.replies import Reply
-from briefings.storage.ledger import Ledger
+from briefings.storage.ledger import Ledger, Settled
 
 SEOUL_0730_DAY1 = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)  # 07:30 in Seoul on 26 August
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
@@ -128,7 +128,7 @@ def test_unsubscribe_keeps_history_and_a_resubscription_does_not_resend(
     ledger = Ledger(engine, "a")
     _subscribe(ledger, seeds, "1")
     for claimed in ledger.claim(SEOUL_0730_DAY1, 10):
-        ledger.finish(claimed.delivery_id, "sent", SEOUL_0730_DAY1)
+        ledger.settle([Settled(claimed.delivery_id, "sent", SEOUL_0730_DAY1)])
     assert ledger.unsubscribe("telegram", "1", seeds.visit.id)
     assert ledger.subscriptions("telegram", "1") == []
     assert not ledger.unsubscribe("telegram", "1", seeds.visit.id)
