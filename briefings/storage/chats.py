@@ -55,11 +55,6 @@ class ChatStore:
         with Session(self._engine) as session, session.begin():
             self._get_or_create(session, platform, key).lang = lang
 
-    def is_active(self, platform: str, key: str) -> bool:
-        with Session(self._engine) as session:
-            chat = self._get(session, platform, key)
-            return chat is None or chat.active
-
     def set_active(self, platform: str, key: str, active: bool) -> None:
         with Session(self._engine) as session, session.begin():
             self._get_or_create(session, platform, key).active = active

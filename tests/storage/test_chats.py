@@ -36,11 +36,11 @@ def test_language_is_per_chat_and_per_platform(engine: Engine) -> None:
 
 def test_chats_are_active_until_marked_otherwise(engine: Engine) -> None:
     store = ChatStore(engine)
-    assert store.is_active("telegram", "5")
+    assert store.settings("telegram", "5").active
     store.set_active("telegram", "5", False)
-    assert not store.is_active("telegram", "5")
+    assert not store.settings("telegram", "5").active
     store.set_active("telegram", "5", True)
-    assert store.is_active("telegram", "5")
+    assert store.settings("telegram", "5").active
 
 
 def test_migrated_group_keeps_its_settings(engine: Engine) -> None:
