@@ -492,8 +492,8 @@ async def test_a_blocked_chat_is_marked_inactive_and_others_are_served(
 
     assert statuses(fake, "sendMessage", ALICE) == [403] * len(want)
     assert fake.sent(ALICE) == []
-    assert store.settings(PLATFORM, str(ALICE).active) is False
-    assert store.settings(PLATFORM, str(BOB).active) is True
+    assert store.settings(PLATFORM, str(ALICE)).active is False
+    assert store.settings(PLATFORM, str(BOB)).active is True
 
 
 async def test_a_burst_of_server_errors_does_not_stop_the_bot(
