@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from briefings.delivery import Dispatcher, Report
-from briefings.digests import Digest
+from briefings.schedule import Digest
 from briefings.storage.ledger import Ledger
 
 log = logging.getLogger(__name__)

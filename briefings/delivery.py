@@ -10,15 +10,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
 from briefings.articles import Article
-from briefings.digests import Digest, digest_reply
+from briefings.digests import digest_reply
 from briefings.dossier import Visit
 from briefings.languages import lang_or_default
 from briefings.replies import Reply
+from briefings.schedule import Digest
 from briefings.storage.ledger import Claimed, Ledger, Settled
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class Dispatcher:
                 lang = lang_or_default(sub.lang)
                 reply = replies.get((claimed.digest_key, lang))
                 if reply is None:
-                    digest = parse_key(claimed.digest_key)
+                    digest = Digest.parse(claimed.digest_key)
                     reply = digest_reply(digest, visit, articles, lang)
                     replies[claimed.digest_key, lang] = reply
                 outcome = await sender.deliver(sub.chat_key, reply)
@@ -225,10 +226,3 @@ class _OutcomeWriter:
             for _, future in group:
                 if not future.done():
                     future.set_result(None)
-
-
-def parse_key(key: str) -> Digest:
-    visit_id, kind, day = key.rsplit(":", 2)
-    if kind not in ("eve", "morning", "recap"):
-        raise ValueError(f"unknown digest kind in {key!r}")
-    return Digest(visit_id, kind, date.fromisoformat(day))  # type: ignore[arg-type]

@@ -5,8 +5,8 @@ from datetime import datetime, time
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from briefings.digests import DEFAULT_TIME, parse_time
 from briefings.languages import Lang
+from briefings.schedule import DEFAULT_TIME, parse_time
 
 
 @dataclass(frozen=True, slots=True)

@@ -306,7 +306,8 @@ def subscription_reply(
     visit: Visit, *, at: time, timezone: str, now: datetime, lang: Lang, headline: str
 ) -> Reply:
     """What a subscription will send and when, in the subscriber's own time zone."""
-    from briefings.digests import digests, due_at
+    from briefings.digests import digests
+    from briefings.schedule import due_at
 
     zone = ZoneInfo(timezone)
     schedule = []

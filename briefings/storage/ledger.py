@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
-from briefings.digests import Digest, due_at
+from briefings.schedule import Digest, due_at
 from briefings.storage.schema import Delivery, Subscription
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,10 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from briefings.commands import Briefing, Context, handle
-from briefings.digests import Digest, digests, due_at, parse_time
+from briefings.digests import digests
 from briefings.loader import Seeds
 from briefings.rendering import Renderer
+from briefings.schedule import Digest, due_at, parse_time
 from briefings.subscriptions import ChatRef, Subscribed, parse_subscribe, valid_timezone
 
 from ..conftest import DURING

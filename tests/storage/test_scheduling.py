@@ -30,12 +30,13 @@ from bot.runtime import serve
 from bot.scheduling import DigestScheduler, SimulatedClock
 from bot.settings import Settings
 from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
-from briefings.digests import Digest, digest_reply, digests
+from briefings.digests import digest_reply, digests
 from briefings.dossier import Visit
 from briefings.labels import label
 from briefings.loader import Seeds
 from briefings.rendering import Renderer
 from briefings.replies import Reply
+from briefings.schedule import Digest
 from briefings.storage.engine import make_engine
 from briefings.storage.ledger import Ledger
 from briefings.storage.migrate import upgrade

@@ -1,0 +1,123 @@
+"""What the core needs from storage, as small Protocols named by role.
+
+`storage/` implements them with SQLAlchemy; `fakes/memory.py` in memory for tests, benchmarks
+and the console. The core imports neither: it sees only these.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Literal, Protocol
+
+from briefings.languages import Lang
+from briefings.schedule import Digest
+
+ChatKind = Literal["private", "group", "channel"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """A conversation on one platform: a Telegram chat id, a Slack channel (or DM) id."""
+
+    platform: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """Digests of every dated visit of the partnership, at `at` local time in `timezone`."""
+
+    partnership: str
+    at: time
+    timezone: str
+    # Who asked for it (a platform user id), where the platform says.
+    subscriber: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """Everything the bot keeps about one chat, in one place."""
+
+    # Chosen with /lang; None follows the asker's platform language.
+    lang: Lang | None = None
+    # Chosen with /visit; None follows the clock (under way, else next, else most recent).
+    visit: str | None = None
+    # False once the chat blocked or removed the bot; digests wait until it is back.
+    reachable: bool = True
+    subscription: Subscription | None = None
+
+
+class ChatStates(Protocol):
+    """The chats' state: read once per update, written only by the conversation service."""
+
+    def state(self, chat: ChatRef) -> ChatState: ...
+
+    def set_lang(self, chat: ChatRef, lang: Lang) -> None: ...
+
+    def set_visit(self, chat: ChatRef, visit: str | None) -> None: ...
+
+    def set_reachable(self, chat: ChatRef, reachable: bool) -> None: ...
+
+    def migrate(self, old: ChatRef, new_key: str) -> None:
+        """The chat now has another id (a Telegram group became a supergroup): its language,
+        visit, reachability and subscription move with it."""
+        ...
+
+    def subscribe(
+        self, chat: ChatRef, subscription: Subscription, plan: Sequence[Digest], now: datetime
+    ) -> None:
+        """Create or change the chat's subscription and plan its digests still to come."""
+        ...
+
+    def unsubscribe(self, chat: ChatRef) -> bool:
+        """Stop the chat's digests; whether it had a subscription."""
+        ...
+
+
+# --- delivering digests ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where a claimed digest goes and in which language (the chat's, read at claim time)."""
+
+    subscription_id: int
+    chat: ChatRef
+    lang: Lang
+    at: time
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery this process now owns and must finish."""
+
+    delivery_id: int
+    digest_key: str
+    due_at: datetime
+    attempts: int
+    recipient: Recipient
+
+
+DeliveryStatus = Literal["pending", "sent", "failed", "blocked", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What became of a claimed delivery: `sent`, `blocked` or `failed` at `at`, or `pending`
+    again, to be tried not before `at`. `blocked` also marks the chat unreachable."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    at: datetime
+    detail: str | None = None
+
+
+class DeliveryLedger(Protocol):
+    """One row per (subscription, digest): whoever claims a row sends it, once."""
+
+    def skip_missed(self, now: datetime, grace: timedelta) -> list[str]: ...
+
+    def claim(self, now: datetime, limit: int) -> list[Claimed]: ...
+
+    def settle(self, outcomes: Sequence[Settled]) -> None: ...
