@@ -100,11 +100,15 @@ def check() -> int:
 
 
 def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: bool = True) -> int:
+    import asyncio
+
     from bot.console import ConsoleChat
     from bot.settings import Settings
-    from briefings.commands import Briefing
+    from briefings.conversation import Conversation
+    from briefings.library import Library
     from briefings.loader import SeedsInvalid, load_seeds
-    from briefings.rendering import Renderer
+    from briefings.memory import MemoryChatStates
+    from briefings.rendering.renderer import Renderer
 
     settings = Settings()
     try:
@@ -112,26 +116,33 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
     except SeedsInvalid as exc:
         print(f"the seeds are invalid; run `briefing-bot check`:\n{exc}", file=sys.stderr)
         return 1
-    visit = seeds.visit
+    library = Library(seeds)
     if now is not None and now.tzinfo is None:
-        now = now.replace(tzinfo=ZoneInfo(visit.timezone))
+        # A naive time is read in the time zone of the visit the clock falls in (or nearest).
+        probe = now.replace(tzinfo=UTC)
+        now = now.replace(tzinfo=ZoneInfo(library.current(probe).timezone))
     fixed = now
 
     def clock() -> datetime:
         return fixed if fixed is not None else datetime.now(UTC)
 
+    conversation = Conversation(
+        library,
+        MemoryChatStates(),
+        clock,
+        default_lang=lang or settings.default_lang,
+        persistent=False,
+    )
     console = ConsoleChat(
-        briefing=Briefing(visit, seeds.articles),
-        renderer=Renderer(),
-        clock=clock,
-        lang=lang or settings.default_lang,
+        conversation,
+        Renderer(),
         dialect=dialect,  # type: ignore[arg-type]  # argparse choices guarantee it
     )
     interactive = sys.stdin.isatty()
     if interactive and banner:
         print(BANNER)
     try:
-        console.run(sys.stdin, prompt="> " if interactive else None)
+        asyncio.run(console.run(sys.stdin, prompt="> " if interactive else None))
     except KeyboardInterrupt:
         print()
     return 0

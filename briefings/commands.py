@@ -1,75 +1,106 @@
-"""The command table: text in, Reply out. One table serves every adapter, /help and menus."""
+"""The command table: what each command answers, and which changes to the chat it asks for.
 
-import dataclasses
+One table serves every adapter, /help and the platforms' menus. Handlers are pure: they read a
+`Scope` (the chat's visit, language, clock and state) and return a reply plus the effects the
+conversation service should apply (and may refuse: who may change a group's settings is its
+call, not theirs).
+"""
+
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from typing import Final
 
-from briefings.articles import Article
+from briefings.actions import Action
 from briefings.days import read_day
 from briefings.dossier import Visit
 from briefings.labels import label
 from briefings.languages import LANGS, Lang
+from briefings.library import Library, local_now, local_today
 from briefings.people_search import find_people
-from briefings.rendering.dialects import clean
-from briefings.replies import Reply
-from briefings.subscriptions import ChatRef, SubscriptionBook, parse_subscribe
+from briefings.ports import ChatState
+from briefings.rendering.dialects import UMBRELLA, clean
+from briefings.replies import Reply, Say
+from briefings.subscriptions import parse_subscribe
 from briefings.views import (
     briefing_reply,
     day_reply,
     days_reply,
     format_day,
-    format_span,
+    format_visit_dates,
+    help_reply,
     notice_reply,
+    partnership_reply,
     people_reply,
     sources_reply,
     subscription_reply,
+    visits_reply,
     who_reply,
 )
 
 # What we echo back of a user's text; a reply never carries more of it than this.
-ECHO_LIMIT = 40
+ECHO_LIMIT: Final = 40
 # Longer input is cut before parsing: no command argument needs more.
-INPUT_LIMIT = 500
-# Slack's single slash command: `/briefing itinerary tuesday` means `/itinerary tuesday`.
-UMBRELLA = "briefing"
+INPUT_LIMIT: Final = 500
+# Replies that depend only on the dossier and the language, kept built: enough for every fixed
+# view of a few dozen visits in three languages, and bounded however many visits there are.
+FIXED_REPLIES: Final = 512
 
 
 @dataclass(frozen=True, slots=True)
-class Context:
-    """Who asks and when: the language to answer in, the injected clock, and, where the
-    adapter has them, the chat and the subscription book."""
+class SetLang:
+    lang: Lang
 
+
+@dataclass(frozen=True, slots=True)
+class SetVisit:
+    visit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    partnership: str
+    at: time
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    pass
+
+
+Effect = SetLang | SetVisit | Subscribe | Unsubscribe
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A reply and what the chat asked to change; nothing changes unless the service agrees."""
+
+    reply: Reply
+    effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a command knows when it answers."""
+
+    library: Library
+    visit: Visit
     lang: Lang
     now: datetime
+    state: ChatState
+    # A private chat may just name a day; in a group only commands are read.
     private: bool = True
-    chat: ChatRef | None = None
-    book: SubscriptionBook | None = None
-    # How this platform spells a command: "/" in Telegram, "/briefing " under Slack's umbrella.
-    command_prefix: str = "/"
+    # Whether this chat can keep settings and receive digests (the console cannot).
+    persistent: bool = True
+
+    @property
+    def today(self) -> date:
+        return local_today(self.visit, self.now)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Briefing:
-    """What the commands know: one visit and the articles it cites.
-
-    Compared and hashed by identity, so that replies which depend on nothing but the dossier
-    and the language can be built once per Briefing (see `_fixed`).
-    """
-
-    visit: Visit
-    articles: dict[str, Article]
-
-    def today(self, now: datetime) -> date:
-        return now.astimezone(ZoneInfo(self.visit.timezone)).date()
-
-    def local(self, now: datetime) -> datetime:
-        return now.astimezone(ZoneInfo(self.visit.timezone))
-
-
-Handler = Callable[[Briefing, Context, str], Reply]
+Handler = Callable[[Scope, str], Reply | Outcome]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,83 +116,172 @@ class Command:
         return label(self.args_label, lang) if self.args_label else None
 
 
-def _echo(text: str) -> str:
+def echo(text: str) -> str:
     text = " ".join(clean(text).split())
     return text if len(text) <= ECHO_LIMIT else text[: ECHO_LIMIT - 1] + "…"
 
 
-def _show_day(b: Briefing, ctx: Context, day: date, outside_key: str = "day_outside") -> Reply:
-    if day in b.visit.days:
-        return _fixed(b, "day", ctx.lang, day)
-    return days_reply(
-        b.visit, ctx.lang, label(outside_key, ctx.lang, day=format_day(day, ctx.lang))
+# --- fixed replies ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=FIXED_REPLIES)
+def fixed(library: Library, action: Action, lang: Lang) -> Reply:
+    """Replies that no clock or user text changes, built once per library, action and language:
+    the dossier is frozen, and the renderer, seeing the same Reply again, renders it once too."""
+    visit = library.visit(action.visit)
+    if action.view == "visits" or visit is None:
+        raise ValueError(f"no fixed view for {action}")
+    articles = library.articles
+    if action.view == "day" and action.day is not None:
+        return day_reply(visit, articles, action.day, lang)
+    if action.view == "days":
+        return days_reply(visit, lang, None)
+    if action.view == "people":
+        return people_reply(visit, articles, lang)
+    if action.view == "sources":
+        return sources_reply(visit, articles, lang)
+    if action.view == "partnership":
+        partnership = library.partnership_of(visit)
+        return partnership_reply(partnership, library.visits_of(partnership.id), articles, lang)
+    return briefing_reply(visit, library.partnership_of(visit), articles, lang)
+
+
+def show(scope: Scope, action: Action) -> Reply:
+    """What a button or a command asking for one view answers: the visit in the action."""
+    if action.view == "visits":
+        return _visits(scope)
+    visit = scope.library.visit(action.visit) or scope.visit
+    if action.view == "day" and (action.day is None or action.day not in visit.days):
+        return _no_such_day(scope, visit, action.day)
+    if action.view in ("day", "days") and not visit.dated:
+        return _days_not_stated(scope, visit)
+    if action.view in ("quotes", "background", "dossier"):
+        action = Action("briefing", visit.id)
+    return fixed(scope.library, Action(action.view, visit.id, action.day), scope.lang)
+
+
+def _visits(scope: Scope) -> Reply:
+    partnership = scope.library.partnership_of(scope.visit)
+    visits = scope.library.visits_of(partnership.id)
+    return visits_reply(visits, scope.visit, scope.state.visit, scope.now, scope.lang)
+
+
+def _days_not_stated(scope: Scope, visit: Visit) -> Reply:
+    text = Say("days_not_stated", title=visit.title(scope.lang),
+        dates=format_visit_dates(visit, scope.lang),
     )
+    return notice_reply(text, scope.lang, visit=visit)
 
 
-def itinerary(b: Briefing, ctx: Context, args: str) -> Reply:
+def _no_such_day(scope: Scope, visit: Visit, day: date | None, key: str = "day_outside") -> Reply:
+    if not visit.dated:
+        return _days_not_stated(scope, visit)
+    problem = Say(key, day=format_day(day, scope.lang)) if day else None
+    return days_reply(visit, scope.lang, problem)
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+
+def _day(scope: Scope, day: date, outside: str = "day_outside") -> Reply:
+    if day in scope.visit.days:
+        return show(scope, Action("day", scope.visit.id, day))
+    return _no_such_day(scope, scope.visit, day, outside)
+
+
+def itinerary(scope: Scope, args: str) -> Reply:
+    visit = scope.visit
+    if not visit.dated:
+        return _days_not_stated(scope, visit)
     if not args.strip():
-        today = b.today(ctx.now)
-        if today in b.visit.days:
-            return _fixed(b, "day", ctx.lang, today)
-        return days_reply(b.visit, ctx.lang, None)
-    reading = read_day(args, ctx.lang, b.local(ctx.now), b.visit.days)
+        if scope.today in visit.days:
+            return _day(scope, scope.today)
+        return show(scope, Action("days", visit.id))
+    local = local_now(visit, scope.now)
+    reading = read_day(args, scope.lang, local, visit.days)
     if reading.day is None:
-        return days_reply(b.visit, ctx.lang, label("day_unreadable", ctx.lang, text=_echo(args)))
-    return _show_day(b, ctx, reading.day)
+        problem = Say("day_unreadable", text=echo(args))
+        return days_reply(visit, scope.lang, problem)
+    return _day(scope, reading.day)
 
 
-def today(b: Briefing, ctx: Context, args: str) -> Reply:
-    return _show_day(b, ctx, b.today(ctx.now), "today_outside")
+def today(scope: Scope, args: str) -> Reply:
+    if not scope.visit.dated:
+        return _days_not_stated(scope, scope.visit)
+    return _day(scope, scope.today, "today_outside")
 
 
-def tomorrow(b: Briefing, ctx: Context, args: str) -> Reply:
-    return _show_day(b, ctx, b.today(ctx.now) + timedelta(days=1), "tomorrow_outside")
+def tomorrow(scope: Scope, args: str) -> Reply:
+    if not scope.visit.dated:
+        return _days_not_stated(scope, scope.visit)
+    return _day(scope, scope.today + timedelta(days=1), "tomorrow_outside")
 
 
-def next_day(b: Briefing, ctx: Context, args: str) -> Reply:
+def next_day(scope: Scope, args: str) -> Reply:
     """The next day of the programme after today: before the visit, its first day."""
-    today = b.today(ctx.now)
-    upcoming = [d for d in b.visit.days if d > today]
+    visit = scope.visit
+    if not visit.dated:
+        return _days_not_stated(scope, visit)
+    upcoming = [d for d in visit.days if d > scope.today]
     if upcoming:
-        return _fixed(b, "day", ctx.lang, upcoming[0])
-    span = format_span(b.visit.start, b.visit.end, ctx.lang)
-    return days_reply(b.visit, ctx.lang, label("visit_over", ctx.lang, dates=span))
+        return _day(scope, upcoming[0])
+    dates = format_visit_dates(visit, scope.lang)
+    return days_reply(visit, scope.lang, Say("visit_over", dates=dates))
 
 
-@lru_cache(maxsize=128)
-def _fixed(b: Briefing, view: str, lang: Lang, day: date | None = None) -> Reply:
-    """Replies that no clock or user text changes, built once: the dossier is frozen, and the
-    renderer, seeing the same Reply again, renders it once too."""
-    if view == "briefing":
-        return briefing_reply(b.visit, b.articles, lang)
-    if view == "people":
-        return people_reply(b.visit, b.articles, lang)
-    if view == "sources":
-        return sources_reply(b.visit, b.articles, lang)
-    if view == "day" and day is not None:
-        return day_reply(b.visit, b.articles, day, lang)
-    raise ValueError(f"no fixed view {view!r}")
+def briefing(scope: Scope, args: str) -> Reply:
+    return show(scope, Action("briefing", scope.visit.id))
 
 
-def briefing(b: Briefing, ctx: Context, args: str) -> Reply:
-    return _fixed(b, "briefing", ctx.lang)
+def people(scope: Scope, args: str) -> Reply:
+    return show(scope, Action("people", scope.visit.id))
 
 
-def who(b: Briefing, ctx: Context, args: str) -> Reply:
+def sources(scope: Scope, args: str) -> Reply:
+    return show(scope, Action("sources", scope.visit.id))
+
+
+def partnership(scope: Scope, args: str) -> Reply:
+    return show(scope, Action("partnership", scope.visit.id))
+
+
+def who(scope: Scope, args: str) -> Reply:
     if not args.strip():
-        return notice_reply(label("who_usage", ctx.lang), ctx.lang)
-    found = find_people(b.visit.people, args)
+        return notice_reply(Say("who_usage"), scope.lang)
+    found = find_people(scope.visit.people, args)
     if not found:
-        return notice_reply(label("who_not_found", ctx.lang, name=_echo(args)), ctx.lang)
-    return who_reply(b.visit, b.articles, found, ctx.lang)
+        text = Say("who_not_found", name=echo(args))
+        return notice_reply(text, scope.lang, visit=scope.visit)
+    return who_reply(scope.visit, scope.library.articles, found, scope.lang)
 
 
-def people(b: Briefing, ctx: Context, args: str) -> Reply:
-    return _fixed(b, "people", ctx.lang)
+def visits(scope: Scope, args: str) -> Reply:
+    return _visits(scope)
 
 
-def sources(b: Briefing, ctx: Context, args: str) -> Reply:
-    return _fixed(b, "sources", ctx.lang)
+# Words that give the choice of visit back to the clock.
+_FOLLOW_CLOCK = frozenset({"auto", "automatic", "automatica", "automatico", "자동"})
+
+
+def visit(scope: Scope, args: str) -> Reply | Outcome:
+    words = args.strip()
+    if not words:
+        return _visits(scope)
+    if words.casefold() in _FOLLOW_CLOCK:
+        current = scope.library.current(scope.now, scope.visit.partnership)
+        text = Say("visit_follows_clock", title=current.title(scope.lang))
+        return Outcome(notice_reply(text, scope.lang, visit=current), (SetVisit(None),))
+    candidates = scope.library.visits_of(scope.visit.partnership)
+    found = scope.library.find(words, candidates)
+    if len(found) != 1:
+        key = "visit_not_found" if not found else "visit_ambiguous"
+        text = Say(key, text=echo(words))
+        return visits_reply(
+            found or candidates, scope.visit, scope.state.visit, scope.now, scope.lang, text
+        )
+    chosen = found[0]
+    reply = fixed(scope.library, Action("briefing", chosen.id), scope.lang)
+    return Outcome(reply, (SetVisit(chosen.id),))
 
 
 _LANG_WORDS: dict[str, Lang] = {
@@ -176,64 +296,66 @@ _LANG_WORDS: dict[str, Lang] = {
 }
 
 
-def lang(b: Briefing, ctx: Context, args: str) -> Reply:
+def lang(scope: Scope, args: str) -> Reply | Outcome:
     choice = _LANG_WORDS.get(args.strip().casefold())
     if choice is None:
-        return notice_reply(label("lang_usage", ctx.lang), ctx.lang)
-    return Reply("notice", choice, {"text": label("lang_set", choice)}, set_lang=choice)
+        return notice_reply(Say("lang_usage"), scope.lang)
+    return Outcome(notice_reply(Say("lang_set"), choice), (SetLang(choice),))
 
 
-def subscribe(b: Briefing, ctx: Context, args: str) -> Reply:
-    if ctx.book is None or ctx.chat is None:
-        return notice_reply(label("subscribe_unavailable", ctx.lang), ctx.lang)
-    request = parse_subscribe(args, b.visit.timezone)
+def subscribe(scope: Scope, args: str) -> Reply | Outcome:
+    if not scope.persistent:
+        return notice_reply(Say("subscribe_unavailable"), scope.lang)
+    request = parse_subscribe(args, scope.visit.timezone)
     if isinstance(request, str):
-        return notice_reply(label("subscribe_bad", ctx.lang, word=_echo(request)), ctx.lang)
-    ctx.book.subscribe(ctx.chat, request.at, request.timezone, ctx.lang)
-    headline = label("subscribed", ctx.lang, time=f"{request.at:%H:%M}", tz=request.timezone)
-    return subscription_reply(
-        b.visit,
+        return notice_reply(Say("subscribe_bad", word=echo(request)), scope.lang)
+    headline = Say("subscribed", time=f"{request.at:%H:%M}", tz=request.timezone)
+    partnership_id = scope.visit.partnership
+    reply = subscription_reply(
+        scope.library.plan(partnership_id),
+        scope.library,
         at=request.at,
         timezone=request.timezone,
-        now=ctx.now,
-        lang=ctx.lang,
+        now=scope.now,
+        lang=scope.lang,
         headline=headline,
     )
+    return Outcome(reply, (Subscribe(partnership_id, request.at, request.timezone),))
 
 
-def unsubscribe(b: Briefing, ctx: Context, args: str) -> Reply:
-    if ctx.book is None or ctx.chat is None:
-        return notice_reply(label("subscribe_unavailable", ctx.lang), ctx.lang)
-    key = "unsubscribed" if ctx.book.unsubscribe(ctx.chat) else "not_subscribed"
-    return notice_reply(label(key, ctx.lang), ctx.lang)
+def unsubscribe(scope: Scope, args: str) -> Reply | Outcome:
+    if not scope.persistent:
+        return notice_reply(Say("subscribe_unavailable"), scope.lang)
+    if scope.state.subscription is None:
+        return notice_reply(Say("not_subscribed"), scope.lang)
+    return Outcome(notice_reply(Say("unsubscribed"), scope.lang), (Unsubscribe(),))
 
 
-def subscriptions(b: Briefing, ctx: Context, args: str) -> Reply:
-    if ctx.book is None or ctx.chat is None:
-        return notice_reply(label("subscribe_unavailable", ctx.lang), ctx.lang)
-    current = ctx.book.current(ctx.chat)
+def subscriptions(scope: Scope, args: str) -> Reply:
+    if not scope.persistent:
+        return notice_reply(Say("subscribe_unavailable"), scope.lang)
+    current = scope.state.subscription
     if current is None:
-        return notice_reply(label("not_subscribed", ctx.lang), ctx.lang)
-    headline = label(
-        "subscription_now", current.lang, time=f"{current.at:%H:%M}", tz=current.timezone
+        return notice_reply(Say("not_subscribed"), scope.lang)
+    headline = Say("subscription_now", time=f"{current.at:%H:%M}", tz=current.timezone
     )
     return subscription_reply(
-        b.visit,
+        scope.library.plan(current.partnership),
+        scope.library,
         at=current.at,
         timezone=current.timezone,
-        now=ctx.now,
-        lang=current.lang,
+        now=scope.now,
+        lang=scope.lang,
         headline=headline,
     )
 
 
-def help_(b: Briefing, ctx: Context, args: str) -> Reply:
-    return Reply("help", ctx.lang, {"welcome": None, "commands": _command_list(ctx.lang)})
+def help_(scope: Scope, args: str) -> Reply:
+    return help_reply(COMMANDS, scope.lang, None)
 
 
-def start(b: Briefing, ctx: Context, args: str) -> Reply:
-    welcome = label("welcome", ctx.lang, title=b.visit.title(ctx.lang))
-    return Reply("help", ctx.lang, {"welcome": welcome, "commands": _command_list(ctx.lang)})
+def start(scope: Scope, args: str) -> Reply:
+    return help_reply(COMMANDS, scope.lang, scope.library.partnership_of(scope.visit))
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -247,49 +369,56 @@ COMMANDS: tuple[Command, ...] = (
     Command("who", who, "arg_name"),
     Command("people", people),
     Command("sources", sources),
+    Command("visits", visits),
+    Command("visit", visit, "arg_visit"),
+    Command("partnership", partnership),
     Command("lang", lang, "arg_lang"),
     Command("subscribe", subscribe, "arg_subscribe"),
     Command("unsubscribe", unsubscribe),
     Command("subscriptions", subscriptions),
 )
-_BY_NAME = {c.name: c for c in COMMANDS}
+BY_NAME: Final = {c.name: c for c in COMMANDS}
 
 
-def _command_list(lang: Lang) -> list[dict[str, str | None]]:
-    return [
-        {"name": f"/{c.name}", "args": c.args(lang), "summary": c.summary(lang)} for c in COMMANDS
-    ]
+def answer(scope: Scope, text: str, *, words: bool = False) -> Outcome:
+    """Answer what was typed. Never raises on user input: bad input gets a short hint.
 
-
-def handle(b: Briefing, ctx: Context, text: str) -> Reply:
-    """Answer one message. Never raises on user input: bad input gets a short hint."""
-    reply = _answer(b, ctx, text)
-    if ctx.command_prefix != reply.command_prefix:
-        reply = dataclasses.replace(reply, command_prefix=ctx.command_prefix)
-    return reply
-
-
-def _answer(b: Briefing, ctx: Context, text: str) -> Reply:
+    `words` is text addressed to the bot without a slash (Slack's one slash command, a mention,
+    a direct message): its first word selects a command when it names one, nothing at all
+    asks for the briefing, and anything else is read as a plain message.
+    """
     text = clean(text[:INPUT_LIMIT]).strip()
+    if words:
+        first, _, rest = text.partition(" ")
+        if not text:
+            text = f"/{UMBRELLA}"
+        elif first.removeprefix("/").casefold() in BY_NAME:
+            text = "/" + first.removeprefix("/") + (" " + rest if rest else "")
     if not text.startswith("/"):
-        return _plain_message(b, ctx, text)
+        return _outcome(_plain_message(scope, text))
     head, _, args = text[1:].partition(" ")
     name = head.split("@", 1)[0].casefold()
     if name == UMBRELLA and args.strip():
         sub, _, rest = args.strip().partition(" ")
-        sub = sub.removeprefix("/").casefold()
-        if sub in _BY_NAME:
-            name, args = sub, rest
-    command = _BY_NAME.get(name)
+        if sub.removeprefix("/").casefold() in BY_NAME:
+            name, args = sub.removeprefix("/").casefold(), rest
+    command = BY_NAME.get(name)
     if command is None:
-        return notice_reply(label("unknown_command", ctx.lang, command=_echo("/" + head)), ctx.lang)
-    return command.handler(b, ctx, args.strip())
+        text = Say("unknown_command", command=echo("/" + head))
+        return _outcome(notice_reply(text, scope.lang))
+    return _outcome(command.handler(scope, args.strip()))
 
 
-def _plain_message(b: Briefing, ctx: Context, text: str) -> Reply:
+def _outcome(result: Reply | Outcome) -> Outcome:
+    return result if isinstance(result, Outcome) else Outcome(result)
+
+
+def _plain_message(scope: Scope, text: str) -> Reply:
     """A private chat may just name a day: `martedì?`, `what's on tuesday`, `화요일 일정`."""
-    if text and ctx.private:
-        reading = read_day(text, ctx.lang, b.local(ctx.now), b.visit.days)
+    if text and scope.private and scope.visit.dated:
+        local = local_now(scope.visit, scope.now)
+        reading = read_day(text, scope.lang, local, scope.visit.days)
         if reading.day is not None:
-            return _show_day(b, ctx, reading.day)
-    return notice_reply(label("not_understood", ctx.lang), ctx.lang)
+            return _day(scope, reading.day)
+    return notice_reply(Say("not_understood"), scope.lang)
+

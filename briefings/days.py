@@ -19,7 +19,6 @@ Choices worth knowing before changing anything here:
 
 import contextlib
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from babel.dates import get_day_names, get_month_names
 
+from briefings.folding import fold
 from briefings.languages import LANGS, Lang
 
 if TYPE_CHECKING:
@@ -278,16 +278,10 @@ class _Reader:
 def _clean(text: str) -> str:
     """Fold case and accents, keep letters, digits and date punctuation, cap the length."""
     text = _TAG.sub(" ", text[:_RAW_LIMIT])
-    text = _fold(text.translate(_APOSTROPHES))
+    text = fold(text.translate(_APOSTROPHES))
     kept = "".join(ch if ch.isalnum() or ch in _KEPT_PUNCTUATION else " " for ch in text)
     return " ".join(kept.split())[:_CLEAN_LIMIT].strip()
 
-
-def _fold(text: str) -> str:
-    """Make "Martedì", "martedi" and "MARTEDÌ" one word; Hangul survives the round trip."""
-    decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).casefold())
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return unicodedata.normalize("NFC", bare)
 
 
 def _strip_token(token: str) -> str:
@@ -354,7 +348,7 @@ def _visit_day_patterns() -> tuple[re.Pattern[str], ...]:
 @cache
 def _month_pattern() -> str:
     names = {
-        _fold(name)
+        fold(name)
         for lang in LANGS
         for width in ("wide", "abbreviated")
         for name in get_month_names(width, locale=lang).values()
@@ -366,7 +360,7 @@ def _month_pattern() -> str:
 def _weekday_names() -> dict[str, int]:
     """Full weekday names, Monday = 0 as in `date.weekday()`."""
     return {
-        _fold(name): weekday
+        fold(name): weekday
         for lang in LANGS
         for weekday, name in get_day_names("wide", locale=lang).items()
     }
@@ -376,7 +370,7 @@ def _weekday_names() -> dict[str, int]:
 def _weekday_abbreviations() -> dict[str, int]:
     """Abbreviated and full names: "tue", "mar", "화", and "tuesday" too."""
     abbreviations = {
-        _fold(name): weekday
+        fold(name): weekday
         for lang in LANGS
         for weekday, name in get_day_names("abbreviated", locale=lang).items()
     }

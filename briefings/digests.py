@@ -2,9 +2,9 @@
 
 from briefings.articles import Article
 from briefings.dossier import Visit
-from briefings.labels import label
 from briefings.languages import Lang
-from briefings.replies import Reply
+from briefings.partnership import Partnership
+from briefings.replies import Reply, Say
 from briefings.schedule import Digest, plan
 from briefings.views import briefing_reply, day_reply, format_day
 
@@ -13,12 +13,17 @@ def digests(visit: Visit) -> list[Digest]:
     return plan(visit.id, visit.days)
 
 
-def digest_reply(digest: Digest, visit: Visit, articles: dict[str, Article], lang: Lang) -> Reply:
+def digest_reply(
+    digest: Digest,
+    visit: Visit,
+    partnership: Partnership,
+    articles: dict[str, Article],
+    lang: Lang,
+) -> Reply:
     if digest.kind == "eve":
-        notice = label("digest_eve", lang, day=format_day(visit.start, lang))
-        return day_reply(visit, articles, visit.start, lang, notice=notice)
+        first = visit.days[0]
+        notice = Say("digest_eve", day=format_day(first, lang))
+        return day_reply(visit, articles, first, lang, notice=notice)
     if digest.kind == "morning":
-        notice = label("digest_morning", lang)
-        return day_reply(visit, articles, digest.day, lang, notice=notice)
-    notice = label("digest_recap", lang)
-    return briefing_reply(visit, articles, lang, notice=notice)
+        return day_reply(visit, articles, digest.day, lang, notice=Say("digest_morning"))
+    return briefing_reply(visit, partnership, articles, lang, notice=Say("digest_recap"))

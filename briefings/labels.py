@@ -1,5 +1,10 @@
-"""The bot's own words (headings, hints, errors) in each language, loaded once from labels.yaml."""
+"""The bot's own words (headings, hints, errors) in each language, loaded once from labels.yaml.
 
+A label that mentions a command writes it `{/help}`: how it is spelled (`/help`, or
+`/briefing help` under Slack's one slash command) is the dialect's to say, at render time.
+"""
+
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -9,6 +14,7 @@ from briefings.dossier import Text
 from briefings.languages import Lang
 
 _FILE = Path(__file__).with_name("labels.yaml")
+Spelling = Callable[[str], str]
 
 
 @cache
@@ -18,6 +24,17 @@ def catalogue() -> dict[str, Text]:
     return {key: Text.model_validate(value) for key, value in raw.items()}
 
 
-def label(key: str, lang: Lang, **values: object) -> str:
-    text = catalogue()[key](lang)
-    return text.format(**values) if values else text
+class _Values(dict[str, object]):
+    def __init__(self, values: dict[str, object], spell: Spelling | None) -> None:
+        super().__init__(values)
+        self._spell = spell
+
+    def __missing__(self, key: str) -> object:
+        if key.startswith("/") and self._spell is not None:
+            return self._spell(key[1:])
+        raise KeyError(key)
+
+
+def label(key: str, lang: Lang, spell: Spelling | None = None, **values: object) -> str:
+    """The label in `lang`, filled in; a command it mentions needs `spell`, or it fails."""
+    return catalogue()[key](lang).format_map(_Values(values, spell))

@@ -1,19 +1,13 @@
 """Find people by any spelling a user might type: case, accents, spaces and script aside."""
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from briefings.dossier import Person
+from briefings.folding import fold
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
-
-def fold(text: str) -> str:
-    """Casefold, drop accents (Latin only: Hangul syllables must survive) and separators."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return unicodedata.normalize("NFC", stripped)
 
 
 def _words(text: str) -> list[str]:

@@ -1,22 +1,40 @@
-"""What a command answers, before any dialect: a view name, its data, and navigation."""
+"""What the core answers, before any dialect: a view name, its data, and buttons."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from briefings.actions import Action
 from briefings.languages import Lang
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A button that runs a command when pressed.
-
-    `command` must fit Telegram's 64-byte callback data.
-    """
+    """A button that asks for `action` when pressed; each adapter encodes it for its platform."""
 
     label: str
-    command: str
+    action: Action
     selected: bool = False
+
+
+class Say:
+    """A label to say, with its values, filled in at render time: only the dialect knows how
+    the commands a label mentions (`{/help}`) are spelled on its platform."""
+
+    __slots__ = ("key", "values")
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values: Mapping[str, object] = values
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Say) and (self.key, self.values) == (other.key, other.values)
+
+    def __hash__(self) -> int:
+        return hash((self.key, tuple(sorted(self.values.items()))))
+
+    def __repr__(self) -> str:
+        return f"Say({self.key!r}, **{dict(self.values)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +43,3 @@ class Reply:
     lang: Lang
     data: Mapping[str, Any] = field(default_factory=dict)
     buttons: tuple[Button, ...] = ()
-    # An effect for the adapter to persist: the chat chose a language.
-    set_lang: Lang | None = None
-    # How the asker's platform spells commands ("/briefing " in Slack): mentions of `/help` and
-    # the like in the text are written that way.
-    command_prefix: str = "/"

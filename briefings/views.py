@@ -6,16 +6,32 @@ locale, citation marks), so templates only lay it out. Pure functions: no clock,
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_skeleton
+from babel.dates import format_date, format_datetime, format_interval, format_skeleton
 
+from briefings.actions import Action
 from briefings.articles import Article
-from briefings.dossier import Citation, Event, Person, Quote, SourceNote, Statement, Visit
+from briefings.dossier import (
+    Citation,
+    Event,
+    Person,
+    Quote,
+    SourceNote,
+    Statement,
+    Visit,
+    span_of,
+)
 from briefings.labels import label
 from briefings.languages import Lang
-from briefings.replies import Button, Reply
+from briefings.partnership import Partnership
+from briefings.replies import Button, Reply, Say
+from briefings.schedule import Digest, due_at
+
+if TYPE_CHECKING:
+    from briefings.commands import Command
+    from briefings.library import Library
 
 _LOCALES: dict[Lang, str] = {"en": "en_GB", "it": "it_IT", "ko": "ko_KR"}
 # English in the day-month-year order both cities' staff write; Babel's en_GB adds a comma.
@@ -34,19 +50,56 @@ def format_span(start: date, end: date, lang: Lang) -> str:
     return f"{format_day(start, lang)} – {format_day(end, lang)}"
 
 
+def format_visit_dates(visit: Visit, lang: Lang) -> str:
+    """`26–28 August 2024` as the locale writes a span, or `April 2024, days not stated`."""
+    if visit.start is not None and visit.end is not None:
+        return format_interval(visit.start, visit.end, "yMMMd", locale=_LOCALES[lang])
+    month = format_skeleton("yMMMM", visit.first_day, locale=_LOCALES[lang])
+    return label("month_days_not_stated", lang, month=month)
+
+
+def format_partial_date(when: str, lang: Lang) -> str:
+    """A `YYYY-MM` as `April 2024`, a `YYYY-MM-DD` as a full day: never more precise than given."""
+    first, _ = span_of(when)
+    if len(when) == len("YYYY-MM"):
+        return format_skeleton("yMMMM", first, locale=_LOCALES[lang])
+    return format_day(first, lang)
+
+
+def agreement_data(partnership: Partnership, marks: "Marks", lang: Lang) -> dict[str, Any]:
+    agreement = partnership.agreement
+    return {
+        "signed": (
+            f"{format_partial_date(agreement.signed, lang)}, {agreement.place(lang)}"
+            f" · {agreement.occasion(lang)}"
+        ),
+        "marks": marks.of(agreement.cite),
+        "names": [
+            {"name": n.name, "gloss": n.gloss(lang), "marks": marks.of(n.cite)}
+            for n in agreement.names
+        ],
+    }
+
+
+def about(visit: Visit, lang: Lang) -> str:
+    """The line that names which visit a reply is about."""
+    return f"{visit.title(lang)} · {format_visit_dates(visit, lang)}"
+
+
 def day_buttons(visit: Visit, lang: Lang, selected: date | None = None) -> tuple[Button, ...]:
     return tuple(
-        Button(format_short_day(d, lang), f"itinerary {d.isoformat()}", d == selected)
+        Button(format_short_day(d, lang), Action("day", visit.id, d), d == selected)
         for d in visit.days
     )
 
 
 class Marks:
-    """Numbers articles in the visit's order so that facts cite them compactly: [1][2]."""
+    """Numbers articles in the dossier's order so that facts cite them compactly: [1][2]."""
 
-    def __init__(self, visit: Visit, articles: dict[str, Article]) -> None:
-        self._number = {article_id: n for n, article_id in enumerate(visit.articles, start=1)}
-        self._articles = [articles[a] for a in visit.articles]
+    def __init__(self, article_ids: Sequence[str], articles: dict[str, Article]) -> None:
+        ids = list(dict.fromkeys(article_ids))
+        self._number = {article_id: n for n, article_id in enumerate(ids, start=1)}
+        self._articles = [articles[a] for a in ids]
 
     def of(self, cites: Iterable[Citation]) -> str:
         numbers = sorted({self._number[c.article] for c in cites})
@@ -118,15 +171,16 @@ def quote_data(quote: Quote, visit: Visit, marks: Marks, lang: Lang) -> dict[str
 
 
 def day_reply(
-    visit: Visit, articles: dict[str, Article], day: date, lang: Lang, notice: str | None = None
+    visit: Visit, articles: dict[str, Article], day: date, lang: Lang, notice: Say | None = None
 ) -> Reply:
-    marks = Marks(visit, articles)
+    marks = Marks(visit.articles, articles)
     events = visit.events_on(day)
     return Reply(
         "day",
         lang,
         {
             "notice": notice,
+            "about": about(visit, lang),
             "heading": format_day(day, lang),
             "day_of": label("day_of", lang, n=visit.days.index(day) + 1, total=len(visit.days)),
             "tz": visit.timezone,
@@ -137,13 +191,14 @@ def day_reply(
     )
 
 
-def days_reply(visit: Visit, lang: Lang, problem: str | None) -> Reply:
+def days_reply(visit: Visit, lang: Lang, problem: Say | None) -> Reply:
     """The visit's days with an example: the answer to any day we cannot serve."""
     return Reply(
         "days",
         lang,
         {
             "problem": problem,
+            "about": about(visit, lang),
             "days": [
                 {"n": n, "label": format_day(d, lang)} for n, d in enumerate(visit.days, start=1)
             ],
@@ -153,9 +208,13 @@ def days_reply(visit: Visit, lang: Lang, problem: str | None) -> Reply:
 
 
 def briefing_reply(
-    visit: Visit, articles: dict[str, Article], lang: Lang, notice: str | None = None
+    visit: Visit,
+    partnership: Partnership,
+    articles: dict[str, Article],
+    lang: Lang,
+    notice: Say | None = None,
 ) -> Reply:
-    marks = Marks(visit, articles)
+    marks = Marks((*visit.articles, *partnership.articles), articles)
     programme = [
         {
             "heading": format_day(d, lang),
@@ -171,25 +230,19 @@ def briefing_reply(
                 "events": [event_data(e, visit, marks, lang) for e in visit.undated_events],
             },
         )
-    partnership = visit.partnership
     return Reply(
         "briefing",
         lang,
         {
             "notice": notice,
             "title": visit.title(lang),
-            "dates": format_span(visit.start, visit.end, lang),
+            "dates": format_visit_dates(visit, lang),
             "dates_marks": marks.of(visit.dates_cite),
             "tz": visit.timezone,
             "purpose": visit.purpose.text(lang),
             "purpose_marks": marks.of(visit.purpose.cite),
             "partnership": {
-                "signed": partnership.signed(lang),
-                "marks": marks.of(partnership.cite),
-                "names": [
-                    {"name": n.name, "gloss": n.gloss(lang), "marks": marks.of(n.cite)}
-                    for n in partnership.names
-                ],
+                **agreement_data(partnership, marks, lang),
                 "context": [_statement(s, marks, lang) for s in partnership.context],
             },
             "sides": people_by_side(visit.people, marks, lang),
@@ -225,18 +278,22 @@ def people_by_side(people: Iterable[Person], marks: Marks, lang: Lang) -> list[d
 
 
 def people_reply(visit: Visit, articles: dict[str, Article], lang: Lang) -> Reply:
-    marks = Marks(visit, articles)
+    marks = Marks(visit.articles, articles)
     return Reply(
         "people",
         lang,
-        {"sides": people_by_side(visit.people, marks, lang), "sources": marks.footer(lang)},
+        {
+            "about": about(visit, lang),
+            "sides": people_by_side(visit.people, marks, lang),
+            "sources": marks.footer(lang),
+        },
     )
 
 
 def who_reply(
     visit: Visit, articles: dict[str, Article], people: Sequence[Person], lang: Lang
 ) -> Reply:
-    marks = Marks(visit, articles)
+    marks = Marks(visit.articles, articles)
     cards = []
     for person in people:
         has_hangul = any(n.script == "hangul" for n in person.names)
@@ -265,11 +322,13 @@ def who_reply(
                 ],
             }
         )
-    return Reply("who", lang, {"cards": cards, "sources": marks.footer(lang)})
+    return Reply(
+        "who", lang, {"about": about(visit, lang), "cards": cards, "sources": marks.footer(lang)}
+    )
 
 
 def sources_reply(visit: Visit, articles: dict[str, Article], lang: Lang) -> Reply:
-    marks = Marks(visit, articles)
+    marks = Marks(visit.articles, articles)
     listed = []
     for mark, article_id in zip(marks.footer(lang), visit.articles, strict=True):
         article = articles[article_id]
@@ -285,6 +344,7 @@ def sources_reply(visit: Visit, articles: dict[str, Article], lang: Lang) -> Rep
         "sources",
         lang,
         {
+            "about": about(visit, lang),
             "articles": listed,
             "notes": [
                 {**_statement(n, marks, lang), "kind": label(f"note_{n.kind}", lang)}
@@ -294,8 +354,88 @@ def sources_reply(visit: Visit, articles: dict[str, Article], lang: Lang) -> Rep
     )
 
 
-def notice_reply(text: str, lang: Lang, buttons: tuple[Button, ...] = ()) -> Reply:
-    return Reply("notice", lang, {"text": text}, buttons)
+def notice_reply(
+    say: Say, lang: Lang, *, visit: Visit | None = None, buttons: tuple[Button, ...] = ()
+) -> Reply:
+    """A short answer; `visit` names the visit it is about, where it is about one."""
+    return Reply("notice", lang, {"say": say, "about": about(visit, lang) if visit else None}, buttons)
+
+
+def help_reply(
+    commands: "Sequence[Command]", lang: Lang, partnership: Partnership | None
+) -> Reply:
+    """The commands, as each platform spells them; on /start, a welcome naming the partnership."""
+    welcome = Say("welcome", title=partnership.title(lang)) if partnership else None
+    listed = [{"name": c.name, "args": c.args(lang), "summary": c.summary(lang)} for c in commands]
+    return Reply("help", lang, {"welcome": welcome, "commands": listed})
+
+
+def visits_reply(
+    visits: Sequence[Visit],
+    current: Visit,
+    chosen: str | None,
+    now: datetime,
+    lang: Lang,
+    problem: Say | None = None,
+) -> Reply:
+    """The partnership's visits in order, each with its status against the clock; a button
+    opens each one's briefing without changing the chat's choice."""
+    from briefings.library import status
+
+    listed = [
+        {
+            "n": n,
+            "title": v.title(lang),
+            "dates": format_visit_dates(v, lang),
+            "status": label(f"visit_status_{status(v, now)}", lang),
+            "current": v.id == current.id,
+        }
+        for n, v in enumerate(visits, start=1)
+    ]
+    buttons = tuple(
+        Button(f"{n}. {format_visit_dates(v, lang)}", Action("briefing", v.id), v.id == current.id)
+        for n, v in enumerate(visits, start=1)
+    )
+    return Reply(
+        "visits",
+        lang,
+        {"problem": problem, "visits": listed, "following_clock": chosen is None},
+        buttons,
+    )
+
+
+def partnership_reply(
+    partnership: Partnership, visits: Sequence[Visit], articles: dict[str, Article], lang: Lang
+) -> Reply:
+    """The relationship across its visits: the agreement, the timeline, what is still open."""
+    marks = Marks(partnership.articles, articles)
+    return Reply(
+        "partnership",
+        lang,
+        {
+            "title": partnership.title(lang),
+            "agreement": agreement_data(partnership, marks, lang),
+            "context": [_statement(s, marks, lang) for s in partnership.context],
+            "timeline": [
+                {"when": format_partial_date(e.when, lang), "text": e.text(lang), "marks": marks.of(e.cite)}
+                for e in partnership.timeline
+            ],
+            "follow_ups": [
+                {
+                    "text": f.text(lang),
+                    "status": label(f"follow_up_{f.status}", lang),
+                    "marks": marks.of(f.cite),
+                }
+                for f in partnership.follow_ups
+            ],
+            "visits": [about(v, lang) for v in visits],
+            "sources": marks.footer(lang),
+        },
+        tuple(
+            Button(f"{n}. {format_visit_dates(v, lang)}", Action("briefing", v.id))
+            for n, v in enumerate(visits, start=1)
+        ),
+    )
 
 
 def _statement(fact: Statement | SourceNote, marks: Marks, lang: Lang) -> dict[str, str]:
@@ -303,19 +443,26 @@ def _statement(fact: Statement | SourceNote, marks: Marks, lang: Lang) -> dict[s
 
 
 def subscription_reply(
-    visit: Visit, *, at: time, timezone: str, now: datetime, lang: Lang, headline: str
+    plan: Sequence[Digest],
+    library: "Library",
+    *,
+    at: time,
+    timezone: str,
+    now: datetime,
+    lang: Lang,
+    headline: Say,
 ) -> Reply:
-    """What a subscription will send and when, in the subscriber's own time zone."""
-    from briefings.digests import digests
-    from briefings.schedule import due_at
-
+    """What a subscription will send and when, in the subscriber's own time zone: the digests
+    of every dated visit of the partnership."""
     zone = ZoneInfo(timezone)
     schedule = []
-    for digest in digests(visit):
+    for digest in plan:
+        visit = library.visit(digest.visit_id)
         moment = due_at(digest, at, timezone)
         schedule.append(
             {
                 "kind": label(f"digest_kind_{digest.kind}", lang),
+                "visit": visit.title(lang) if visit else digest.visit_id,
                 "when": format_datetime(
                     moment.astimezone(zone), _WHEN[lang], tzinfo=zone, locale=_LOCALES[lang]
                 ),

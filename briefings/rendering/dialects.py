@@ -11,6 +11,9 @@ from typing import Literal
 
 DialectName = Literal["plain", "telegram", "slack"]
 
+# Slack's one slash command; every other command is its first word.
+UMBRELLA = "briefing"
+
 # Separates items (the units a long reply may be split between) in a template's output. It is a
 # control character, so `clean` removes it from any value: data can never forge a split.
 ITEM_BREAK = "\x1e"
@@ -49,6 +52,11 @@ class Dialect:
     # The most one message (Telegram, plain) or one section block (Slack) may hold.
     limit: int
     measure: Callable[[str], int]
+    # How a command is typed on the platform: Slack has one slash command, the others' words.
+    command_format: str = "/{}"
+
+    def command(self, name: str) -> str:
+        return self.command_format.format(name)
 
     def bold(self, text: str) -> Markup:
         return Markup(self.bold_format.format(self.escape(text)))
@@ -60,6 +68,8 @@ class Dialect:
 PLAIN = Dialect("plain", clean, "{}", "{}", 4096, len)
 # Counting the markup too keeps every message under Telegram's limit on the parsed text.
 TELEGRAM = Dialect("telegram", _escape_angle_amp, "<b>{}</b>", "<i>{}</i>", 4096, utf16_length)
-SLACK = Dialect("slack", _escape_angle_amp, "*{}*", "_{}_", 3000, len)
+SLACK = Dialect(
+    "slack", _escape_angle_amp, "*{}*", "_{}_", 3000, len, command_format=f"/{UMBRELLA} {{}}"
+)
 
 DIALECTS: dict[DialectName, Dialect] = {d.name: d for d in (PLAIN, TELEGRAM, SLACK)}
