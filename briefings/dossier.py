@@ -4,12 +4,64 @@ Models are frozen and reject unknown fields, so a typo in a seed file is an erro
 silently ignored key.
 """
 
+import calendar
+import re
 from datetime import date, timedelta
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from briefings.languages import Lang
+
+
+_MONTH = re.compile(r"\A[0-9]{4}-(0[1-9]|1[0-2])\Z")
+
+
+def _as_text(value: Any) -> Any:
+    """YAML reads an unquoted 2024-04-05 as a date; the model keeps it as written."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _check_month(value: str) -> str:
+    if not _MONTH.match(value):
+        raise ValueError("a month is written YYYY-MM")
+    return value
+
+
+def _check_when(value: str) -> str:
+    if _MONTH.match(value):
+        return value
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("a date is written YYYY-MM (month) or YYYY-MM-DD (day)") from None
+    if len(value) != len("YYYY-MM-DD"):
+        raise ValueError("a date is written YYYY-MM (month) or YYYY-MM-DD (day)")
+    return value
+
+
+# The sources often give only the month ("nello scorso mese di aprile", "지난 4월"): a date is
+# as precise as they are, never padded with an invented day.
+Month = Annotated[str, BeforeValidator(_as_text), AfterValidator(_check_month)]
+MonthOrDay = Annotated[str, BeforeValidator(_as_text), AfterValidator(_check_when)]
+
+
+def span_of(when: str) -> tuple[date, date]:
+    """The first and last day that a `YYYY-MM` or `YYYY-MM-DD` covers."""
+    if _MONTH.match(when):
+        year, month = (int(part) for part in when.split("-"))
+        last = calendar.monthrange(year, month)[1]
+        return date(year, month, 1), date(year, month, last)
+    day = date.fromisoformat(when)
+    return day, day
 
 
 class Frozen(BaseModel):
@@ -74,12 +126,6 @@ class AgreementName(Fact):
     gloss: Text
 
 
-class Partnership(Fact):
-    signed: Text
-    names: tuple[AgreementName, ...] = Field(min_length=1)
-    context: tuple[Statement, ...] = ()
-
-
 PartOfDay = Literal["morning", "early_afternoon", "afternoon", "evening"]
 
 
@@ -122,14 +168,19 @@ class SourceNote(Fact):
 
 
 class Visit(Frozen):
+    """One visit of a partnership, dated by its days or, where the sources give no days, by the
+    month alone (`start`/`end` or `month`, never both)."""
+
     id: str
+    partnership: str = Field(min_length=1)
     timezone: str
-    start: date
-    end: date
+    start: date | None = None
+    end: date | None = None
+    # Declared after start/end so that its validator sees them.
+    month: Month | None = Field(default=None, validate_default=True)
     dates_cite: Cites = Field(min_length=1)
     title: Text
     purpose: Statement
-    partnership: Partnership
     people: tuple[Person, ...]
     places: tuple[Place, ...]
     programme: tuple[Event, ...]
@@ -139,10 +190,44 @@ class Visit(Frozen):
     source_notes: tuple[SourceNote, ...]
     articles: tuple[str, ...] = Field(min_length=1)
 
+    @field_validator("month")
+    @classmethod
+    def _one_form_of_dates(cls, month: str | None, info: ValidationInfo) -> str | None:
+        start, end = info.data.get("start"), info.data.get("end")
+        if month is not None and (start is not None or end is not None):
+            raise ValueError("give either start and end (the days) or month, not both")
+        if month is None and (start is None or end is None):
+            raise ValueError("give start and end (the days), or month (YYYY-MM) if no day is known")
+        return month
+
+    @property
+    def dated(self) -> bool:
+        """Whether the sources give the visit's days (else only its month is known)."""
+        return self.start is not None
+
     @property
     def days(self) -> tuple[date, ...]:
+        """The visit's days; empty when the sources give only the month."""
+        if self.start is None or self.end is None:
+            return ()
         count = (self.end - self.start).days + 1
         return tuple(self.start + timedelta(days=n) for n in range(count))
+
+    @property
+    def first_day(self) -> date:
+        return self._span()[0]
+
+    @property
+    def last_day(self) -> date:
+        return self._span()[1]
+
+    def _span(self) -> tuple[date, date]:
+        if self.start is not None and self.end is not None:
+            return self.start, self.end
+        if self.month is not None:
+            return span_of(self.month)
+        # Unreachable through validation; a hand-made `model_construct` could get here.
+        raise ValueError(f"visit {self.id!r} has neither days nor a month")
 
     def person(self, person_id: str) -> Person:
         return next(p for p in self.people if p.id == person_id)

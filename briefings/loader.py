@@ -1,21 +1,23 @@
-"""Load every seed once and check it: citations against their articles, dates, references.
+"""Load every seed once and check it: citations against their articles, dates, references
+(articles, partnerships, and the visits that belong to them).
 
 A broken seed yields `SeedError`s that name the file, the field and the reason, so whoever edits
 a dossier can find the line to fix without reading a traceback.
 """
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from briefings.articles import Article, ArticleFormatError, normalise_space, read_article
-from briefings.dossier import Citation, Visit
+from briefings.dossier import Citation, Visit, span_of
 from briefings.languages import LANGS
+from briefings.partnership import Partnership
 
 try:  # The C loader is several times faster; fall back where libyaml is missing.
     from yaml import CSafeLoader as _Loader
@@ -23,6 +25,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 QUOTE_BREAK = " […] "
+_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +47,21 @@ class SeedsInvalid(Exception):
 @dataclass(frozen=True, slots=True)
 class Seeds:
     articles: dict[str, Article]
+    partnerships: dict[str, Partnership]
+    # By first day, then id: the order in which a partnership office lists them.
     visits: tuple[Visit, ...]
 
-    @property
-    def visit(self) -> Visit:
-        """The visit the bot briefs on; the first by id while it ships with one."""
-        return self.visits[0]
+    def visits_of(self, partnership_id: str) -> tuple[Visit, ...]:
+        return tuple(v for v in self.visits if v.partnership == partnership_id)
+
+    def partnership_of(self, visit: Visit) -> Partnership:
+        """The loader guarantees that every visit's partnership exists."""
+        return self.partnerships[visit.partnership]
 
 
 def load_seeds(seeds_dir: Path) -> Seeds:
-    """Load and validate every article and visit, raising `SeedsInvalid` with all errors."""
+    """Load and validate every article, partnership and visit, raising `SeedsInvalid` with all
+    errors at once."""
     errors: list[SeedError] = []
     articles: dict[str, Article] = {}
     for path in sorted((seeds_dir / "articles").glob("*.txt")):
@@ -69,39 +77,138 @@ def load_seeds(seeds_dir: Path) -> Seeds:
             errors.append(SeedError(_name(path, seeds_dir), "id", f"duplicate id {article.id!r}"))
         articles[article.id] = article
 
-    visits: list[Visit] = []
-    visit_paths = sorted((seeds_dir / "visits").glob("*.yaml"))
-    if not visit_paths:
-        errors.append(SeedError(str(seeds_dir / "visits"), "-", "no visit dossier (*.yaml)"))
-    for path in visit_paths:
+    partnerships: dict[str, tuple[str, Partnership]] = {}
+    unread: set[str] = set()
+    for name, partnership in _models(seeds_dir, "partnerships", Partnership, errors, unread):
+        if partnership.id in partnerships:
+            errors.append(SeedError(name, "id", f"duplicate id {partnership.id!r}"))
+            continue
+        partnerships[partnership.id] = (name, partnership)
+
+    # Every visit that parsed, checked or not: a reference to a visit with a wrong quote is not
+    # also an unknown visit.
+    visits: dict[str, tuple[str, Visit]] = {}
+    valid: list[Visit] = []
+    for name, visit in _models(seeds_dir, "visits", Visit, errors, unread):
+        found = [SeedError(name, field, reason) for field, reason in check_visit(visit, articles)]
+        if visit.partnership not in partnerships and visit.partnership not in unread:
+            found.append(
+                SeedError(name, "partnership", f"unknown partnership {visit.partnership!r}")
+            )
+        if visit.id in visits:
+            found.append(SeedError(name, "id", f"duplicate id {visit.id!r}"))
+        else:
+            visits[visit.id] = (name, visit)
+        errors.extend(found)
+        if not found:
+            valid.append(visit)
+
+    by_id = {visit_id: visit for visit_id, (_, visit) in visits.items()}
+    for partnership_name, partnership in partnerships.values():
+        errors.extend(
+            SeedError(partnership_name, field, reason)
+            for field, reason in check_partnership(partnership, articles, by_id, unread)
+        )
+    if errors:
+        raise SeedsInvalid(errors)
+    return Seeds(
+        articles=articles,
+        partnerships={p.id: p for _, p in partnerships.values()},
+        visits=tuple(sorted(valid, key=lambda v: (v.first_day, v.id))),
+    )
+
+
+def _models(
+    seeds_dir: Path, folder: str, model: type[_M], errors: list[SeedError], unread: set[str]
+) -> Iterator[tuple[str, _M]]:
+    """Each `folder/*.yaml` as a `model`, with its file's display name; errors go to `errors`.
+
+    A file that does not parse adds its name (by convention its id) to `unread`, so that
+    references to it are not reported a second time as unknown."""
+    paths = sorted((seeds_dir / folder).glob("*.yaml"))
+    if not paths:
+        errors.append(SeedError(str(seeds_dir / folder), "-", f"no {folder} (*.yaml)"))
+    for path in paths:
         name = _name(path, seeds_dir)
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
         except yaml.YAMLError as exc:
             errors.append(SeedError(name, "-", f"not valid YAML: {exc}"))
+            unread.add(path.stem)
             continue
         try:
-            visit = Visit.model_validate(data)
+            yield name, model.model_validate(data)
         except ValidationError as exc:
             errors.extend(_pydantic_errors(name, exc))
-            continue
-        found = [SeedError(name, field, reason) for field, reason in check_visit(visit, articles)]
-        errors.extend(found)
-        if not found:
-            visits.append(visit)
-    if errors:
-        raise SeedsInvalid(errors)
-    return Seeds(articles=articles, visits=tuple(sorted(visits, key=lambda v: v.id)))
+            unread.add(path.stem)
 
 
-def check_visit(visit: Visit, articles: dict[str, Article]) -> Iterator[tuple[str, str]]:
-    """What pydantic cannot see: facts against their articles and against each other."""
-    for article_id in visit.articles:
+def check_partnership(
+    partnership: Partnership,
+    articles: dict[str, Article],
+    visits: dict[str, Visit],
+    unread: Collection[str] = (),
+) -> Iterator[tuple[str, str]]:
+    """What pydantic cannot see: citations, the agreement's names, references to visits
+    (other than to `unread` ones, whose own errors are reported already)."""
+    yield from _check_citations(partnership, partnership.articles, articles)
+    yield from _duplicates("cities", [c.id for c in partnership.cities])
+    yield from _duplicates("follow_ups", [f.id for f in partnership.follow_ups])
+
+    for i, name in enumerate(partnership.agreement.names):
+        cited = [articles[c.article] for c in name.cite if c.article in articles]
+        if not any(a.contains(name.name) for a in cited):
+            yield f"agreement.names.{i}.name", f"{name.name!r} not found in its cited articles"
+
+    previous = ""
+    for i, entry in enumerate(partnership.timeline):
+        if entry.when < previous:
+            yield f"timeline.{i}.when", f"{entry.when} comes before {previous}: keep the order"
+        previous = entry.when
+        yield from _visit_reference(f"timeline.{i}", entry.visit, partnership, visits, unread)
+        visit = visits.get(entry.visit) if entry.visit else None
+        if visit is not None:
+            first, last = span_of(entry.when)
+            if last < visit.first_day or first > visit.last_day:
+                yield (
+                    f"timeline.{i}.when",
+                    f"{entry.when} is outside visit {visit.id!r} "
+                    f"({visit.first_day}..{visit.last_day})",
+                )
+    for i, follow_up in enumerate(partnership.follow_ups):
+        yield from _visit_reference(
+            f"follow_ups.{i}", follow_up.visit, partnership, visits, unread
+        )
+
+
+def _visit_reference(
+    where: str,
+    visit_id: str | None,
+    partnership: Partnership,
+    visits: dict[str, Visit],
+    unread: Collection[str],
+) -> Iterator[tuple[str, str]]:
+    if visit_id is None or visit_id in unread:
+        return
+    visit = visits.get(visit_id)
+    if visit is None:
+        yield f"{where}.visit", f"unknown visit {visit_id!r}"
+    elif visit.partnership != partnership.id:
+        yield (
+            f"{where}.visit",
+            f"visit {visit_id!r} belongs to partnership {visit.partnership!r}",
+        )
+
+
+def _check_citations(
+    node: BaseModel, allowed: tuple[str, ...], articles: dict[str, Article]
+) -> Iterator[tuple[str, str]]:
+    for article_id in allowed:
         if article_id not in articles:
             yield "articles", f"unknown article {article_id!r}"
-    for path, citation in _citations(visit, ""):
+    for path, citation in _citations(node, ""):
         article = articles.get(citation.article)
-        if article is None or citation.article not in visit.articles:
+        if article is None or citation.article not in allowed:
             yield f"{path}.article", f"unknown article {citation.article!r}"
         elif not article.contains(citation.quote):
             yield (
@@ -109,11 +216,16 @@ def check_visit(visit: Visit, articles: dict[str, Article]) -> Iterator[tuple[st
                 f"not found in article {citation.article}: {_short(citation.quote)!r}",
             )
 
+
+def check_visit(visit: Visit, articles: dict[str, Article]) -> Iterator[tuple[str, str]]:
+    """What pydantic cannot see: facts against their articles and against each other."""
+    yield from _check_citations(visit, visit.articles, articles)
+
     try:
         ZoneInfo(visit.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         yield "timezone", f"unknown time zone {visit.timezone!r}"
-    if visit.end < visit.start:
+    if visit.start is not None and visit.end is not None and visit.end < visit.start:
         yield "end", f"{visit.end} is before start {visit.start}"
 
     yield from _duplicates("people", [p.id for p in visit.people])
@@ -134,8 +246,17 @@ def check_visit(visit: Visit, articles: dict[str, Article]) -> Iterator[tuple[st
         if event.date is None:
             if event.when_note is None:
                 yield f"{where}.when_note", "an undated event must say what is known of its date"
-        elif not visit.start <= event.date <= visit.end:
-            yield f"{where}.date", f"{event.date} is outside the visit ({visit.start}..{visit.end})"
+        elif not visit.dated:
+            yield (
+                f"{where}.date",
+                f"the visit's days are not stated (month {visit.month}): its events have "
+                "date: null and a when_note",
+            )
+        elif not visit.first_day <= event.date <= visit.last_day:
+            yield (
+                f"{where}.date",
+                f"{event.date} is outside the visit ({visit.first_day}..{visit.last_day})",
+            )
         if event.place is not None and event.place not in places:
             yield f"{where}.place", f"unknown place {event.place!r}"
         for person_id in event.people:
