@@ -142,7 +142,7 @@ def fixed(library: Library, action: Action, lang: Lang) -> Reply:
         return sources_reply(visit, articles, lang)
     if action.view == "partnership":
         partnership = library.partnership_of(visit)
-        return partnership_reply(partnership, library.visits_of(partnership.id), articles, lang)
+        return partnership_reply(partnership, library.listed(partnership.id), articles, lang)
     return briefing_reply(visit, library.partnership_of(visit), articles, lang)
 
 
@@ -161,13 +161,14 @@ def show(scope: Scope, action: Action) -> Reply:
 
 
 def _visits(scope: Scope) -> Reply:
-    partnership = scope.library.partnership_of(scope.visit)
-    visits = scope.library.visits_of(partnership.id)
+    visits = scope.library.listed(scope.visit.partnership)
     return visits_reply(visits, scope.visit, scope.state.visit, scope.now, scope.lang)
 
 
 def _days_not_stated(scope: Scope, visit: Visit) -> Reply:
-    text = Say("days_not_stated", title=visit.title(scope.lang),
+    text = Say(
+        "days_not_stated",
+        title=visit.title(scope.lang),
         dates=format_visit_dates(visit, scope.lang),
     )
     return notice_reply(text, scope.lang, visit=visit)
@@ -271,7 +272,7 @@ def visit(scope: Scope, args: str) -> Reply | Outcome:
         current = scope.library.current(scope.now, scope.visit.partnership)
         text = Say("visit_follows_clock", title=current.title(scope.lang))
         return Outcome(notice_reply(text, scope.lang, visit=current), (SetVisit(None),))
-    candidates = scope.library.visits_of(scope.visit.partnership)
+    candidates = scope.library.listed(scope.visit.partnership)
     found = scope.library.find(words, candidates)
     if len(found) != 1:
         key = "visit_not_found" if not found else "visit_ambiguous"
@@ -337,8 +338,7 @@ def subscriptions(scope: Scope, args: str) -> Reply:
     current = scope.state.subscription
     if current is None:
         return notice_reply(Say("not_subscribed"), scope.lang)
-    headline = Say("subscription_now", time=f"{current.at:%H:%M}", tz=current.timezone
-    )
+    headline = Say("subscription_now", time=f"{current.at:%H:%M}", tz=current.timezone)
     return subscription_reply(
         scope.library.plan(current.partnership),
         scope.library,
@@ -404,8 +404,8 @@ def answer(scope: Scope, text: str, *, words: bool = False) -> Outcome:
             name, args = sub.removeprefix("/").casefold(), rest
     command = BY_NAME.get(name)
     if command is None:
-        text = Say("unknown_command", command=echo("/" + head))
-        return _outcome(notice_reply(text, scope.lang))
+        unknown = Say("unknown_command", command=echo("/" + head))
+        return _outcome(notice_reply(unknown, scope.lang))
     return _outcome(command.handler(scope, args.strip()))
 
 
@@ -421,4 +421,3 @@ def _plain_message(scope: Scope, text: str) -> Reply:
         if reading.day is not None:
             return _day(scope, reading.day)
     return notice_reply(Say("not_understood"), scope.lang)
-

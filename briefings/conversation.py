@@ -14,7 +14,6 @@ from datetime import datetime
 from briefings.actions import Action
 from briefings.commands import (
     Effect,
-    Outcome,
     Scope,
     SetLang,
     SetVisit,

@@ -283,7 +283,6 @@ def _clean(text: str) -> str:
     return " ".join(kept.split())[:_CLEAN_LIMIT].strip()
 
 
-
 def _strip_token(token: str) -> str:
     token = token.strip(_EDGE_PUNCTUATION)
     for particle in _KO_PARTICLES:

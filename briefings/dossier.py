@@ -21,7 +21,6 @@ from pydantic import (
 
 from briefings.languages import Lang
 
-
 _MONTH = re.compile(r"\A[0-9]{4}-(0[1-9]|1[0-2])\Z")
 
 

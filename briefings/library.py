@@ -49,6 +49,11 @@ class Library:
         """In the order they happened (month-precision visits by their month)."""
         return tuple(v for v in self.visits if v.partnership == partnership_id)
 
+    def listed(self, partnership_id: str) -> tuple[Visit, ...]:
+        """As /visits numbers them: the most recent first, as a partnership office reads a
+        relationship's history."""
+        return tuple(reversed(self.visits_of(partnership_id)))
+
     def plan(self, partnership_id: str) -> list[Digest]:
         """The digests of every dated visit of the partnership: what a subscription covers."""
         return [d for v in self.visits_of(partnership_id) for d in plan(v.id, v.days)]
@@ -89,7 +94,7 @@ class Library:
 
 
 def status(visit: Visit, now: datetime) -> Status:
-    today = now.astimezone(ZoneInfo(visit.timezone)).date()
+    today = local_today(visit, now)
     if today < visit.first_day:
         return "upcoming"
     if today > visit.last_day:
@@ -97,8 +102,13 @@ def status(visit: Visit, now: datetime) -> Status:
     return "under_way"
 
 
+def local_now(visit: Visit, now: datetime) -> datetime:
+    """The clock as the visit's hosts read it."""
+    return now.astimezone(ZoneInfo(visit.timezone))
+
+
 def local_today(visit: Visit, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(visit.timezone)).date()
+    return local_now(visit, now).date()
 
 
 def _vocabulary(visit: Visit) -> dict[str, int]:

@@ -176,9 +176,7 @@ def check_partnership(
                     f"({visit.first_day}..{visit.last_day})",
                 )
     for i, follow_up in enumerate(partnership.follow_ups):
-        yield from _visit_reference(
-            f"follow_ups.{i}", follow_up.visit, partnership, visits, unread
-        )
+        yield from _visit_reference(f"follow_ups.{i}", follow_up.visit, partnership, visits, unread)
 
 
 def _visit_reference(

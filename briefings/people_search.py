@@ -9,7 +9,6 @@ from briefings.folding import fold
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
-
 def _words(text: str) -> list[str]:
     return [w for w in _NOT_WORD.split(fold(text)) if w]
 

@@ -53,7 +53,7 @@ def format_span(start: date, end: date, lang: Lang) -> str:
 def format_visit_dates(visit: Visit, lang: Lang) -> str:
     """`26–28 August 2024` as the locale writes a span, or `April 2024, days not stated`."""
     if visit.start is not None and visit.end is not None:
-        return format_interval(visit.start, visit.end, "yMMMd", locale=_LOCALES[lang])
+        return format_interval(visit.start, visit.end, "yMMMMd", locale=_LOCALES[lang])
     month = format_skeleton("yMMMM", visit.first_day, locale=_LOCALES[lang])
     return label("month_days_not_stated", lang, month=month)
 
@@ -358,12 +358,12 @@ def notice_reply(
     say: Say, lang: Lang, *, visit: Visit | None = None, buttons: tuple[Button, ...] = ()
 ) -> Reply:
     """A short answer; `visit` names the visit it is about, where it is about one."""
-    return Reply("notice", lang, {"say": say, "about": about(visit, lang) if visit else None}, buttons)
+    return Reply(
+        "notice", lang, {"message": say, "about": about(visit, lang) if visit else None}, buttons
+    )
 
 
-def help_reply(
-    commands: "Sequence[Command]", lang: Lang, partnership: Partnership | None
-) -> Reply:
+def help_reply(commands: "Sequence[Command]", lang: Lang, partnership: Partnership | None) -> Reply:
     """The commands, as each platform spells them; on /start, a welcome naming the partnership."""
     welcome = Say("welcome", title=partnership.title(lang)) if partnership else None
     listed = [{"name": c.name, "args": c.args(lang), "summary": c.summary(lang)} for c in commands]
@@ -417,7 +417,11 @@ def partnership_reply(
             "agreement": agreement_data(partnership, marks, lang),
             "context": [_statement(s, marks, lang) for s in partnership.context],
             "timeline": [
-                {"when": format_partial_date(e.when, lang), "text": e.text(lang), "marks": marks.of(e.cite)}
+                {
+                    "when": format_partial_date(e.when, lang),
+                    "text": e.text(lang),
+                    "marks": marks.of(e.cite),
+                }
                 for e in partnership.timeline
             ],
             "follow_ups": [

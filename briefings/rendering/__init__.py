@@ -1,1 +1,1 @@
-"""Rendering: a Reply in a dialect (plain text, Telegram HTML, Slack mrkdwn), from template files."""
+"""Rendering: a Reply in a dialect (plain text, Telegram HTML, Slack mrkdwn), from templates."""

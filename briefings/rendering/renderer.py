@@ -8,7 +8,7 @@ rewrite of rendered text.
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import jinja2
 from jinja2 import pass_context
@@ -96,8 +96,6 @@ class Renderer:
             Message(chunk, dialect, buttons=reply.buttons if last else ())
             for last, chunk in _mark_last(chunks)
         ]
-
-
 
 
 def _slack_messages(items: list[str], spec: Dialect, buttons: tuple[Button, ...]) -> list[Message]:
