@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from briefings.commands import Briefing
+from briefings.library import Library
 from briefings.loader import Seeds, load_seeds
-from briefings.rendering import Renderer
+from briefings.rendering.renderer import Renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -32,8 +32,8 @@ def seeds() -> Seeds:
 
 
 @pytest.fixture(scope="session")
-def briefing(seeds: Seeds) -> Briefing:
-    return Briefing(seeds.visit, seeds.articles)
+def library(seeds: Seeds) -> Library:
+    return Library(seeds)
 
 
 @pytest.fixture(scope="session")
