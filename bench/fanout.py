@@ -42,11 +42,11 @@ from briefings.delivery import DeliveryPolicy, Dispatcher
 from briefings.digests import digests
 from briefings.loader import Seeds, load_seeds
 from briefings.rendering import Renderer
-from briefings.storage.chats import ChatStore
-from briefings.storage.engine import make_engine
-from briefings.storage.ledger import Claimed, Ledger, Settled
-from briefings.storage.migrate import upgrade
-from briefings.storage.schema import Delivery, Subscription
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.ledger import Claimed, Ledger, Settled
+from storage.migrate import upgrade
+from storage.schema import Delivery, Subscription
 from tests.bot.fake_telegram import (
     DEFAULT_TOKEN,
     FakeTelegram,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from briefings.languages import LANGS, Lang
 
 if TYPE_CHECKING:
-    from briefings.storage.ledger import Ledger
+    from storage.ledger import Ledger
 
 BANNER = (
     "Partnership Briefings, console chat on the embedded defaults. Type /help; Ctrl-D quits. "
@@ -162,9 +162,9 @@ def run(clock_start: datetime | None = None, clock_speed: float = 1.0) -> int:
 
 def _ledger() -> "Ledger":
     from bot.settings import Settings
-    from briefings.storage.engine import make_engine
-    from briefings.storage.ledger import Ledger
-    from briefings.storage.migrate import upgrade
+    from storage.engine import make_engine
+    from storage.ledger import Ledger
+    from storage.migrate import upgrade
 
     settings = Settings()
     engine = make_engine(settings.database_url)

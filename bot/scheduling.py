@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from briefings.delivery import Dispatcher, Report
 from briefings.schedule import Digest
-from briefings.storage.ledger import Ledger
+from storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
 JOB_ID = "deliver-due-digests"

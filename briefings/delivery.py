@@ -20,7 +20,7 @@ from briefings.dossier import Visit
 from briefings.languages import lang_or_default
 from briefings.replies import Reply
 from briefings.schedule import Digest
-from briefings.storage.ledger import Claimed, Ledger, Settled
+from storage.ledger import Claimed, Ledger, Settled
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from briefings.commands import COMMANDS, Briefing, Context, handle
 from briefings.languages import LANGS, Lang, lang_or_default
 from briefings.rendering import Renderer
 from briefings.replies import Reply
-from briefings.storage.chats import ChatStore
+from storage.chats import ChatStore
 from briefings.subscriptions import ChatRef, SubscriptionBook
 
 log = logging.getLogger(__name__)

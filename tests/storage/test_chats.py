@@ -2,9 +2,9 @@
 
 from sqlalchemy import Engine, inspect
 
-from briefings.storage.chats import ChatStore
-from briefings.storage.engine import make_engine
-from briefings.storage.migrate import upgrade
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 
 
 def test_migrations_create_the_schema(engine: Engine) -> None:

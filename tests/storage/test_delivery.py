@@ -15,7 +15,7 @@ from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
 from briefings.digests import digests
 from briefings.loader import Seeds
 from briefings.replies import Reply
-from briefings.storage.ledger import Ledger, Settled
+from storage.ledger import Ledger, Settled
 
 SEOUL_0730_DAY1 = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)

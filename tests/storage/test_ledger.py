@@ -8,7 +8,7 @@ from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
 from briefings.digests import digests
 from briefings.loader import Seeds
 from briefings.replies import Reply
-from briefings.storage.ledger import Ledger, Settled
+from storage.ledger import Ledger, Settled
 
 SEOUL_0730_DAY1 = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)  # 07:30 in Seoul on 26 August
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
@@ -105,8 +105,8 @@ def test_recovery_requeues_rows_of_a_stopped_process(engine: Engine, seeds: Seed
 
 def test_a_live_owner_keeps_its_rows_on_postgresql(postgres_url: str, seeds: Seeds) -> None:
     """SQLite serves one process, so only PostgreSQL can tell a live owner from a dead one."""
-    from briefings.storage.engine import make_engine
-    from briefings.storage.migrate import upgrade
+    from storage.engine import make_engine
+    from storage.migrate import upgrade
 
     engine = make_engine(postgres_url)
     upgrade(engine)

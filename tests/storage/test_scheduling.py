@@ -37,10 +37,10 @@ from briefings.loader import Seeds
 from briefings.rendering import Renderer
 from briefings.replies import Reply
 from briefings.schedule import Digest
-from briefings.storage.engine import make_engine
-from briefings.storage.ledger import Ledger
-from briefings.storage.migrate import upgrade
-from briefings.storage.schema import Delivery, Subscription
+from storage.engine import make_engine
+from storage.ledger import Ledger
+from storage.migrate import upgrade
+from storage.schema import Delivery, Subscription
 
 from ..bot.fake_telegram import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from briefings.schedule import Digest, due_at
-from briefings.storage.schema import Delivery, Subscription
+from storage.schema import Delivery, Subscription
 
 log = logging.getLogger(__name__)
 

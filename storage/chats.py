@@ -6,7 +6,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from briefings.languages import Lang, is_lang
-from briefings.storage.schema import Chat
+from storage.schema import Chat
 
 
 @dataclass(frozen=True, slots=True)
