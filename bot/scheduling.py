@@ -43,6 +43,7 @@ class DigestScheduler:
         *,
         ledger: Ledger,
         dispatcher: Dispatcher,
+        # Per partnership, the digests of all its dated visits.
         plans: Mapping[str, Sequence[Digest]],
         clock: Callable[[], datetime],
         tick_seconds: float = 10.0,

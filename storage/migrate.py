@@ -36,7 +36,9 @@ def _migrate(engine: Engine, direction: str, revision: str) -> None:
                     # Processes starting together must not migrate at once; the lock ends with
                     # the transaction.
                     connection.execute(
-                        text("select pg_advisory_xact_lock(hashtextextended('briefings-migrate', 0))")
+                        text(
+                            "select pg_advisory_xact_lock(hashtextextended('briefings-migrate', 0))"
+                        )
                     )
                 config.attributes["connection"] = connection
                 step(config, revision)

@@ -189,7 +189,9 @@ def downgrade() -> None:
     """Back to per-visit subscriptions that carry their chat: lossy where 0003 added meaning (a
     chosen visit is forgotten; a cancelled subscription becomes an inactive one)."""
     with op.batch_alter_table("chats") as batch:
-        batch.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch.add_column(
+            sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     with op.batch_alter_table("subscriptions") as batch:
         batch.add_column(sa.Column("platform", sa.String(16), nullable=True))
         batch.add_column(sa.Column("chat_key", sa.String(64), nullable=True))
