@@ -34,10 +34,10 @@ from briefings.dossier import Text
 from briefings.labels import label
 from briefings.languages import Lang
 from briefings.rendering import SLACK_MAX_BLOCKS, Renderer
+from briefings.views import notice_reply
 from storage.chats import ChatStore
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from briefings.views import notice_reply
 
 from ..conftest import DURING, ROOT, SHARED
 from .fake_slack import (

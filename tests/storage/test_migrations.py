@@ -31,14 +31,15 @@ def _fill_as_0002(engine: Engine) -> None:
             text(
                 "insert into subscriptions"
                 " (platform, chat_key, visit_id, local_time, timezone, lang, active) values"
-                f" ('telegram', 'live', '{VISIT}', '07:30', 'Asia/Seoul', 'it', true),"
-                f" ('telegram', 'blocked', '{VISIT}', '07:30', 'Asia/Seoul', 'it', false),"
-                f" ('slack', 'C-left', '{VISIT}', '08:00', 'Europe/Rome', 'en', false),"
+                " ('telegram', 'live', :visit, '07:30', 'Asia/Seoul', 'it', true),"
+                " ('telegram', 'blocked', :visit, '07:30', 'Asia/Seoul', 'it', false),"
+                " ('slack', 'C-left', :visit, '08:00', 'Europe/Rome', 'en', false),"
                 # No chats row: subscribed, never chose a language.
-                f" ('slack', 'C-new', '{VISIT}', '09:00', 'Europe/Rome', 'en', true),"
+                " ('slack', 'C-new', :visit, '09:00', 'Europe/Rome', 'en', true),"
                 # Paused by a block in a chat the sender never marked: pending rows remain.
-                f" ('telegram', 'paused', '{VISIT}', '07:30', 'Asia/Seoul', 'ko', false)"
-            )
+                " ('telegram', 'paused', :visit, '07:30', 'Asia/Seoul', 'ko', false)"
+            ),
+            {"visit": VISIT},
         )
         rows = [
             (1, EVE, "sent"),
