@@ -42,11 +42,11 @@ from briefings.delivery import DeliveryPolicy, Dispatcher
 from briefings.digests import digests
 from briefings.loader import Seeds, load_seeds
 from briefings.rendering import Renderer
-from briefings.storage.chats import ChatStore
-from briefings.storage.engine import make_engine
-from briefings.storage.ledger import Claimed, Ledger, Settled
-from briefings.storage.migrate import upgrade
-from briefings.storage.schema import Delivery, Subscription
+from storage.chats import SqlChatStates
+from storage.engine import make_engine
+from storage.ledger import Claimed, Ledger, Settled
+from storage.migrate import upgrade
+from storage.schema import Chat, Delivery, Subscription
 from tests.bot.fake_telegram import (
     DEFAULT_TOKEN,
     FakeTelegram,
@@ -70,6 +70,7 @@ PLANNED_AT = datetime(2024, 8, 25, tzinfo=UTC)
 # A minute after the morning digest of 26 August fell due at 07:30 in Seoul.
 SEND_AT = datetime(2024, 8, 25, 22, 31, tzinfo=UTC)
 DIGEST_KEY = "turin-gwangju-2024:morning:2024-08-26"
+PARTNERSHIP = "turin-gwangju"
 
 
 # --- the fake Bot API, in its own process ---------------------------------------------------
@@ -220,22 +221,26 @@ class TimedLedger(Ledger):
 def populate(engine: Engine, seeds: Seeds, count: int) -> None:
     """`count` subscribers at 07:30 in Seoul, planned as `briefing-bot run` plans them."""
     with engine.begin() as connection:
+        ids = connection.scalars(
+            insert(Chat).returning(Chat.id, sort_by_parameter_order=True),
+            [
+                {"platform": "telegram", "chat_key": str(FIRST_CHAT + i), "lang": "en"}
+                for i in range(count)
+            ],
+        ).all()
         connection.execute(
             insert(Subscription),
             [
                 {
-                    "platform": "telegram",
-                    "chat_key": str(FIRST_CHAT + i),
-                    "visit_id": seeds.visit.id,
+                    "chat_id": chat_id,
+                    "partnership_id": PARTNERSHIP,
                     "local_time": "07:30",
                     "timezone": "Asia/Seoul",
-                    "lang": "en",
-                    "active": True,
                 }
-                for i in range(count)
+                for chat_id in ids
             ],
         )
-    Ledger(engine, "setup").plan_all({seeds.visit.id: digests(seeds.visit)}, PLANNED_AT)
+    Ledger(engine, "setup").plan_all({PARTNERSHIP: digests(seeds.visit)}, PLANNED_AT)
 
 
 @dataclass
@@ -252,7 +257,7 @@ class Run:
 
 async def fan_out(seeds: Seeds, engine: Engine, api_url: str, stop_fake: Connection) -> Run:
     renderer = Renderer()
-    store = ChatStore(engine)
+    store = SqlChatStates(engine)
     clock = [SEND_AT]
     adapter = TelegramAdapter(
         token=DEFAULT_TOKEN,

@@ -33,9 +33,9 @@ from bot.slack.adapter import EVENTS_PATH, SlackAdapter
 from briefings.commands import Briefing
 from briefings.loader import load_seeds
 from briefings.rendering import Renderer
-from briefings.storage.chats import ChatStore
-from briefings.storage.engine import make_engine
-from briefings.storage.migrate import upgrade
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 from tests.bot.fake_slack import (
     BOT_TOKEN,
     SIGNING_SECRET,

@@ -25,9 +25,9 @@ from bot.telegram.sending import to_kwargs
 from briefings.commands import Briefing, Context, handle
 from briefings.loader import load_seeds
 from briefings.rendering import Renderer
-from briefings.storage.chats import ChatStore
-from briefings.storage.engine import make_engine
-from briefings.storage.migrate import upgrade
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 from tests.bot.fake_telegram import FakeTelegram, private_message
 from tests.conftest import DURING
 

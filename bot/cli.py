@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from briefings.languages import LANGS, Lang
 
 if TYPE_CHECKING:
-    from briefings.storage.ledger import Ledger
+    from storage.ledger import Ledger
 
 BANNER = (
     "Partnership Briefings, console chat on the embedded defaults. Type /help; Ctrl-D quits. "
@@ -173,9 +173,9 @@ def run(clock_start: datetime | None = None, clock_speed: float = 1.0) -> int:
 
 def _ledger() -> "Ledger":
     from bot.settings import Settings
-    from briefings.storage.engine import make_engine
-    from briefings.storage.ledger import Ledger
-    from briefings.storage.migrate import upgrade
+    from storage.engine import make_engine
+    from storage.ledger import Ledger
+    from storage.migrate import upgrade
 
     settings = Settings()
     engine = make_engine(settings.database_url)
@@ -194,12 +194,12 @@ def schedule_command(now: datetime | None, limit: int) -> int:
         return 0
     print(f"{'due (UTC)':<17} {'local time':<37} {'chat':<24} digest")
     for row in rows:
-        sub = row.subscription
-        local = row.due_at.astimezone(ZoneInfo(sub.timezone))
-        chat = f"{sub.platform}:{sub.chat_key}"
+        to = row.recipient
+        local = row.due_at.astimezone(ZoneInfo(to.timezone))
+        chat = f"{to.chat.platform}:{to.chat.key}"
         print(
-            f"{row.due_at:%Y-%m-%d %H:%M} {local:%Y-%m-%d %H:%M} {sub.timezone:<20} "
-            f"{chat:<24} {row.digest_key} ({sub.lang})"
+            f"{row.due_at:%Y-%m-%d %H:%M} {local:%Y-%m-%d %H:%M} {to.timezone:<20} "
+            f"{chat:<24} {row.digest_key} ({to.lang})"
         )
     return 0
 
@@ -210,11 +210,11 @@ def deliveries_command(limit: int) -> int:
     counts = ledger.counts()
     print("totals: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
     for row in rows:
-        sub = row.subscription
+        chat = row.recipient.chat
         when = row.finished_at or row.due_at
         detail = f" ({row.detail})" if row.detail else ""
         print(
-            f"{when:%Y-%m-%d %H:%M} UTC  {row.status:<8} {sub.platform}:{sub.chat_key:<20} "
+            f"{when:%Y-%m-%d %H:%M} UTC  {row.status:<8} {chat.platform}:{chat.key:<20} "
             f"{row.digest_key} attempts={row.attempts}{detail}"
         )
     return 0

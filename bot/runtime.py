@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from briefings.commands import Briefing
     from briefings.delivery import DigestSender
     from briefings.rendering import Renderer
-    from briefings.storage.book import LedgerBook
-    from briefings.storage.chats import ChatStore
+    from storage.book import LedgerBook
+    from storage.chats import ChatStore
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -69,11 +69,11 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     from briefings.digests import digests
     from briefings.loader import load_seeds
     from briefings.rendering import Renderer
-    from briefings.storage.book import LedgerBook
-    from briefings.storage.chats import ChatStore
-    from briefings.storage.engine import make_engine
-    from briefings.storage.ledger import Ledger
-    from briefings.storage.migrate import upgrade
+    from storage.book import LedgerBook
+    from storage.chats import ChatStore
+    from storage.engine import make_engine
+    from storage.ledger import Ledger
+    from storage.migrate import upgrade
 
     seeds = load_seeds(settings.seeds_dir)
     engine = make_engine(settings.database_url)

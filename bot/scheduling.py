@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from briefings.delivery import Dispatcher, Report
 from briefings.schedule import Digest
-from briefings.storage.ledger import Ledger
+from storage.ledger import Ledger
 
 log = logging.getLogger(__name__)
 JOB_ID = "deliver-due-digests"
@@ -43,6 +43,7 @@ class DigestScheduler:
         *,
         ledger: Ledger,
         dispatcher: Dispatcher,
+        # Per partnership, the digests of all its dated visits.
         plans: Mapping[str, Sequence[Digest]],
         clock: Callable[[], datetime],
         tick_seconds: float = 10.0,

@@ -3,7 +3,8 @@ language at send time, hand it to the platform's sender, record the outcome.
 
 No scheduler and no platform here: the clock calls `run_once(now)`, the adapters provide
 `DigestSender`s. A missed digest is sent late within the grace period, otherwise skipped and
-logged; a failed send is retried later with back-off; a blocked chat pauses its subscription.
+logged; a failed send is retried later with back-off; a blocked chat is marked unreachable by the
+ledger, and its digests wait until it is back. The ledger is a port: no storage is imported here.
 """
 
 import asyncio
@@ -17,10 +18,9 @@ from typing import Protocol
 from briefings.articles import Article
 from briefings.digests import digest_reply
 from briefings.dossier import Visit
-from briefings.languages import lang_or_default
+from briefings.ports import Claimed, DeliveryLedger, Settled
 from briefings.replies import Reply
 from briefings.schedule import Digest
-from briefings.storage.ledger import Claimed, Ledger, Settled
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class DeliveryPolicy:
 class Dispatcher:
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: DeliveryLedger,
         visits: Mapping[str, tuple[Visit, dict[str, Article]]],
         senders: Mapping[str, DigestSender],
         clock: Callable[[], datetime],
@@ -128,11 +128,12 @@ class Dispatcher:
         writer: "_OutcomeWriter",
         replies: dict[tuple[str, str], Reply],
     ) -> None:
-        sub = claimed.subscription
-        sender = self._senders.get(sub.platform)
-        found = self._visits.get(sub.visit_id)
-        if sender is None or found is None:
-            # Another process may serve this platform; leave the row for it.
+        recipient = claimed.recipient
+        sender = self._senders.get(recipient.chat.platform)
+        digest = _parse(claimed.digest_key)
+        found = self._visits.get(digest.visit_id) if digest is not None else None
+        if sender is None or found is None or digest is None:
+            # Another process may serve this platform or know this visit; leave the row for it.
             why = "no sender for this platform" if sender is None else "unknown visit"
             retry_at = self._clock() + timedelta(minutes=1)
             await writer.write(Settled(claimed.delivery_id, "pending", retry_at, why))
@@ -140,15 +141,14 @@ class Dispatcher:
         visit, articles = found
         async with places:
             try:
-                lang = lang_or_default(sub.lang)
+                lang = recipient.lang
                 reply = replies.get((claimed.digest_key, lang))
                 if reply is None:
-                    digest = Digest.parse(claimed.digest_key)
                     reply = digest_reply(digest, visit, articles, lang)
                     replies[claimed.digest_key, lang] = reply
-                outcome = await sender.deliver(sub.chat_key, reply)
+                outcome = await sender.deliver(recipient.chat.key, reply)
             except Exception:  # a bug with one digest or sender must not stop the others
-                log.exception("sending %s to %s failed", claimed.digest_key, sub.chat_key)
+                log.exception("sending %s to %s failed", claimed.digest_key, recipient.chat.key)
                 outcome = Outcome.FAILED
             # Still holding the place: until the outcome is written, a crash repeats this send.
             await writer.write(self._settled(claimed, outcome, report))
@@ -160,13 +160,7 @@ class Dispatcher:
             return Settled(claimed.delivery_id, "sent", now)
         if outcome is Outcome.BLOCKED:
             report.blocked += 1
-            return Settled(
-                claimed.delivery_id,
-                "blocked",
-                now,
-                "the chat blocked the bot",
-                pause=claimed.subscription.id,
-            )
+            return Settled(claimed.delivery_id, "blocked", now, "the chat blocked the bot")
         if claimed.attempts < self.policy.max_attempts:
             report.retried += 1
             wait = self.policy.first_retry * 2 ** (claimed.attempts - 1)
@@ -174,11 +168,18 @@ class Dispatcher:
         log.error(
             "digest %s to %s failed %d times",
             claimed.digest_key,
-            claimed.subscription.chat_key,
+            claimed.recipient.chat.key,
             claimed.attempts,
         )
         report.failed += 1
         return Settled(claimed.delivery_id, "failed", now, "send failed; gave up")
+
+
+def _parse(key: str) -> Digest | None:
+    try:
+        return Digest.parse(key)
+    except ValueError:
+        return None
 
 
 class _OutcomeWriter:
@@ -190,7 +191,7 @@ class _OutcomeWriter:
     first outcome is written at once: a lone digest is on record as soon as it is sent.
     """
 
-    def __init__(self, ledger: Ledger, every: float = 0.025, most: int = 100) -> None:
+    def __init__(self, ledger: DeliveryLedger, every: float = 0.025, most: int = 100) -> None:
         self._ledger = ledger
         self._every = every
         self._most = most

@@ -47,9 +47,9 @@ from briefings.labels import label
 from briefings.languages import Lang, lang_or_default
 from briefings.rendering import Message, Renderer
 from briefings.replies import Reply
-from briefings.storage.chats import ChatStore
 from briefings.subscriptions import ChatRef, SubscriptionBook
 from briefings.views import notice_reply
+from storage.chats import ChatStore
 
 log = logging.getLogger(__name__)
 

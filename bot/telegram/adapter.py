@@ -29,8 +29,8 @@ from briefings.commands import COMMANDS, Briefing, Context, handle
 from briefings.languages import LANGS, Lang, lang_or_default
 from briefings.rendering import Renderer
 from briefings.replies import Reply
-from briefings.storage.chats import ChatStore
 from briefings.subscriptions import ChatRef, SubscriptionBook
+from storage.chats import ChatStore
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram import Message as TelegramMessage
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from briefings.storage.chats import ChatStore
+from storage.chats import ChatStore
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"

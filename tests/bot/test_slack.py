@@ -34,10 +34,10 @@ from briefings.dossier import Text
 from briefings.labels import label
 from briefings.languages import Lang
 from briefings.rendering import SLACK_MAX_BLOCKS, Renderer
-from briefings.storage.chats import ChatStore
-from briefings.storage.engine import make_engine
-from briefings.storage.migrate import upgrade
 from briefings.views import notice_reply
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 
 from ..conftest import DURING, ROOT, SHARED
 from .fake_slack import (
@@ -872,8 +872,8 @@ async def test_subscribe_in_a_channel_subscribes_that_channel(
 ) -> None:
     from datetime import time as clock_time
 
-    from briefings.storage.book import LedgerBook
-    from briefings.storage.ledger import Ledger
+    from storage.book import LedgerBook
+    from storage.ledger import Ledger
 
     engine = make_engine(f"sqlite:///{tmp_path / 'briefings.db'}")  # the store's database
     ledger = Ledger(engine, "test")

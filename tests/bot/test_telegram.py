@@ -26,9 +26,9 @@ from bot.telegram.sending import PLATFORM, RetryPolicy
 from briefings.commands import COMMANDS, Briefing, Context, handle
 from briefings.languages import Lang
 from briefings.rendering import Renderer
-from briefings.storage.chats import ChatStore
-from briefings.storage.engine import make_engine
-from briefings.storage.migrate import upgrade
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 
 from ..conftest import DURING, SHARED
 from .fake_telegram import (

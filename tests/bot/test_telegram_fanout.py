@@ -19,10 +19,10 @@ from bot.telegram.sending import Pacer, TelegramSender
 from briefings.delivery import Outcome
 from briefings.rendering import Message, Renderer
 from briefings.replies import Reply
-from briefings.storage.chats import ChatStore
-from briefings.storage.engine import make_engine
-from briefings.storage.migrate import upgrade
 from briefings.views import notice_reply
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 
 from .fake_telegram import DEFAULT_TOKEN, FakeTelegram
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from briefings.storage.engine import make_engine
-from briefings.storage.migrate import upgrade
+from storage.engine import make_engine
+from storage.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get(
     "BRIEFINGS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -14,8 +14,10 @@ from sqlalchemy import Engine
 from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
 from briefings.digests import digests
 from briefings.loader import Seeds
+from briefings.ports import ChatRef, Settled, Subscription
 from briefings.replies import Reply
-from briefings.storage.ledger import Ledger, Settled
+from storage.chats import SqlChatStates
+from storage.ledger import Ledger
 
 SEOUL_0730_DAY1 = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
@@ -23,26 +25,16 @@ BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
 AFTER_EVE = datetime(2024, 8, 25, tzinfo=UTC)
 
 
-def _subscribe(ledger: Ledger, seeds: Seeds, *keys: str, now: datetime = BEFORE) -> list[int]:
-    return [
-        ledger.subscribe(
-            platform="telegram",
-            chat_key=key,
-            visit_id=seeds.visit.id,
-            at=time(7, 30),
-            timezone="Asia/Seoul",
-            lang="en",
-            plan=digests(seeds.visit),
-            now=now,
-        ).id
-        for key in keys
-    ]
+def _subscribe(engine: Engine, seeds: Seeds, *keys: str, now: datetime = BEFORE) -> None:
+    states = SqlChatStates(engine)
+    subscription = Subscription("turin-gwangju", time(7, 30), "Asia/Seoul")
+    for key in keys:
+        states.subscribe(ChatRef("telegram", key), subscription, digests(seeds.visit), now)
 
 
 def _statuses(ledger: Ledger) -> dict[tuple[str, str], str]:
     return {
-        (r.subscription.chat_key, r.digest_key.split(":", 1)[1]): r.status
-        for r in ledger.recent(100)
+        (r.recipient.chat.key, r.digest_key.split(":", 1)[1]): r.status for r in ledger.recent(100)
     }
 
 
@@ -50,11 +42,9 @@ def test_settle_writes_many_outcomes_at_once_and_only_for_their_owner(
     engine: Engine, seeds: Seeds
 ) -> None:
     ledger = Ledger(engine, "a")
-    _, blocked_id, _ = _subscribe(ledger, seeds, "sent", "blocked", "again")
+    _subscribe(engine, seeds, "sent", "blocked", "again")
     claimed = {
-        c.subscription.chat_key: c
-        for c in ledger.claim(SEOUL_0730_DAY1, 10)
-        if "eve" in c.digest_key
+        c.recipient.chat.key: c for c in ledger.claim(SEOUL_0730_DAY1, 10) if "eve" in c.digest_key
     }
     later = SEOUL_0730_DAY1 + timedelta(minutes=5)
     # Another process cannot write outcomes for rows it does not own.
@@ -64,18 +54,18 @@ def test_settle_writes_many_outcomes_at_once_and_only_for_their_owner(
     ledger.settle(
         [
             Settled(claimed["sent"].delivery_id, "sent", later),
-            Settled(claimed["blocked"].delivery_id, "blocked", later, "gone", pause=blocked_id),
+            Settled(claimed["blocked"].delivery_id, "blocked", later, "gone"),
             Settled(claimed["again"].delivery_id, "pending", later, "send failed; will retry"),
         ]
     )
     statuses = _statuses(ledger)
     assert statuses[("sent", "eve:2024-08-25")] == "sent"
     assert statuses[("blocked", "eve:2024-08-25")] == "blocked"
-    assert ledger.subscriptions("telegram", "blocked") == []
+    assert not SqlChatStates(engine).state(ChatRef("telegram", "blocked")).reachable
     # Back in the queue, for anyone, but not before its time.
     assert Ledger(engine, "b").claim(later - timedelta(seconds=1), 10) == []
     retried = [c for c in Ledger(engine, "b").claim(later, 10) if c.digest_key.endswith("08-25")]
-    assert [c.subscription.chat_key for c in retried] == ["again"]
+    assert [c.recipient.chat.key for c in retried] == ["again"]
     assert retried[0].attempts == 2
 
 
@@ -101,7 +91,7 @@ async def test_one_slow_send_does_not_hold_up_the_others(engine: Engine, seeds: 
     """Batch after batch, the first batch waited for its slowest send: with this sender, for
     ever. (A 429 asks for a second; 6% of sends meeting one slowed a fan-out fivefold.)"""
     keys = ["slow", *(f"chat{i}" for i in range(7))]
-    _subscribe(Ledger(engine, "setup"), seeds, *keys, now=AFTER_EVE)
+    _subscribe(engine, seeds, *keys, now=AFTER_EVE)
     sender = Gated("slow", others=len(keys) - 1)
     dispatcher = Dispatcher(
         Ledger(engine, "me"),
@@ -139,7 +129,7 @@ class Stopper:
 async def test_a_run_stopped_midway_records_the_sends_that_went_out(
     engine: Engine, seeds: Seeds
 ) -> None:
-    _subscribe(Ledger(engine, "setup"), seeds, "a", "b", "c", now=AFTER_EVE)
+    _subscribe(engine, seeds, "a", "b", "c", now=AFTER_EVE)
     ledger = Ledger(engine, "me")
     sender = Stopper()
     dispatcher = Dispatcher(
@@ -181,7 +171,7 @@ async def test_stopping_the_scheduler_lets_sends_under_way_be_recorded(
 
     ledger = Ledger(engine, "me")
     keys = [str(n) for n in range(40)]
-    _subscribe(ledger, seeds, *keys, now=AFTER_EVE)
+    _subscribe(engine, seeds, *keys, now=AFTER_EVE)
     sender = _Slow()
     now = SEOUL_0730_DAY1 + timedelta(seconds=1)
     dispatcher = Dispatcher(
@@ -194,7 +184,7 @@ async def test_stopping_the_scheduler_lets_sends_under_way_be_recorded(
     scheduler = DigestScheduler(
         ledger=ledger,
         dispatcher=dispatcher,
-        plans={seeds.visit.id: digests(seeds.visit)},
+        plans={"turin-gwangju": digests(seeds.visit)},
         clock=lambda: now,
         tick_seconds=60,
     )

@@ -48,7 +48,9 @@ class Base(DeclarativeBase):
 
 
 class Chat(Base):
-    """A chat the bot talks to, per platform: its chosen language and whether it still listens."""
+    """One chat per platform, and everything the bot keeps about it: language, chosen visit,
+    reachability. Its subscriptions hang off it, so moving or unblocking the chat moves or resumes
+    them with it."""
 
     __tablename__ = "chats"
     __table_args__ = (UniqueConstraint("platform", "chat_key"),)
@@ -58,28 +60,34 @@ class Chat(Base):
     # Telegram chat ids and Slack user or channel ids, as text.
     chat_key: Mapped[str] = mapped_column(String(64))
     lang: Mapped[str | None] = mapped_column(String(8), default=None)
-    active: Mapped[bool] = mapped_column(default=True)
+    visit_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # False once the chat blocked or removed the bot: its digests wait (pending) until it is back.
+    reachable: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
 
 
 class Subscription(Base):
-    """A chat that wants a visit's digests at a local time in a time zone."""
+    """A chat that wants a partnership's digests at a local time in a time zone.
+
+    Unsubscribing keeps the row, with `cancelled_at` set, and deletes only its pending
+    deliveries: the sent ones stay as the history that keeps a re-subscription (which reuses
+    this row) from sending the same digest twice.
+    """
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("platform", "chat_key", "visit_id"),)
+    __table_args__ = (UniqueConstraint("chat_id", "partnership_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    platform: Mapped[str] = mapped_column(String(16))
-    chat_key: Mapped[str] = mapped_column(String(64))
-    visit_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    partnership_id: Mapped[str] = mapped_column(String(64))
     local_time: Mapped[str] = mapped_column(String(5))  # HH:MM
     timezone: Mapped[str] = mapped_column(String(64))
-    lang: Mapped[str] = mapped_column(String(8))
-    # False once the chat blocked the bot: its digests are not attempted until it returns.
-    active: Mapped[bool] = mapped_column(default=True)
+    # Who asked for it (a platform user id), where the platform says.
+    subscriber: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class Delivery(Base):

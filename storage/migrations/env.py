@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection `briefings.storage.migrate.upgrade` passes in."""
+"""Alembic environment: runs on the connection `storage.migrate.upgrade` passes in."""
 
 from alembic import context
 
-from briefings.storage.schema import Base
+from storage.schema import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

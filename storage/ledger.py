@@ -1,5 +1,9 @@
 """Subscriptions and the delivery ledger: who gets which digest, and who sends it.
 
+Implements `briefings.ports.DeliveryLedger` for the dispatcher, plus what the scheduler and the
+CLI need (planning, recovery, liveness, reading). Subscriptions themselves are written through
+`storage.chats.SqlChatStates`: they belong to a chat's state.
+
 One row per (subscription, digest), unique, decides everything: a row is claimed by exactly one
 process before sending (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so a digest goes out once across
 restarts and across processes. A process that dies mid-send leaves its rows `sending`; they
@@ -16,9 +20,10 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Row,
+    Select,
     and_,
     bindparam,
-    delete,
     func,
     or_,
     select,
@@ -29,56 +34,26 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
+from briefings.languages import DEFAULT_LANG, is_lang
+from briefings.ports import ChatRef, Claimed, Recipient, Settled
 from briefings.schedule import Digest, due_at
-from briefings.storage.schema import Delivery, Subscription
+from storage.schema import Chat, Delivery, Subscription
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionInfo:
-    id: int
-    platform: str
-    chat_key: str
-    visit_id: str
-    local_time: time
-    timezone: str
-    lang: str
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A delivery this process now owns and must finish."""
-
-    delivery_id: int
-    digest_key: str
-    due_at: datetime
-    attempts: int
-    subscription: SubscriptionInfo
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    """What became of a claimed delivery: `sent`, `blocked` or `failed` at `at`, or `pending`
-    again, to be tried not before `at`; `pause` names a subscription to pause with it."""
-
-    delivery_id: int
-    status: str
-    at: datetime
-    detail: str | None = None
-    pause: int | None = None
+AnySelect = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRow:
+    """A ledger row as `briefing-bot schedule` and `deliveries` show it."""
+
     digest_key: str
     due_at: datetime
     status: str
     attempts: int
     finished_at: datetime | None
     detail: str | None
-    subscription: SubscriptionInfo
+    recipient: Recipient
 
 
 class Ledger:
@@ -138,80 +113,40 @@ class Ledger:
         ).scalar_one()
         return bool(got)
 
-    # --- subscriptions ----------------------------------------------------------------------
-
-    def subscribe(
-        self,
-        *,
-        platform: str,
-        chat_key: str,
-        visit_id: str,
-        at: time,
-        timezone: str,
-        lang: str,
-        plan: Sequence[Digest],
-        now: datetime,
-    ) -> SubscriptionInfo:
-        """Create or change a subscription and (re)plan its digests still to come."""
-        with Session(self._engine) as session, session.begin():
-            sub = _find(session, platform, chat_key, visit_id)
-            if sub is None:
-                sub = Subscription(platform=platform, chat_key=chat_key, visit_id=visit_id)
-                session.add(sub)
-            sub.local_time, sub.timezone, sub.lang, sub.active = _hhmm(at), timezone, lang, True
-            session.flush()
-            rows = [
-                {"subscription_id": sub.id, "digest_key": d.key, "due_at": due}
-                for d in plan
-                if (due := due_at(d, at, timezone)) > now
-            ]
-            self._upsert_pending(session, rows)
-            return _info(sub)
-
-    def unsubscribe(self, platform: str, chat_key: str, visit_id: str) -> bool:
-        with Session(self._engine) as session, session.begin():
-            sub = _find(session, platform, chat_key, visit_id)
-            if sub is None:
-                return False
-            # The subscription row and its sent rows stay: they are the history, and they keep a
-            # later re-subscription from sending the same digest again.
-            session.execute(
-                delete(Delivery).where(
-                    Delivery.subscription_id == sub.id, Delivery.status == "pending"
-                )
-            )
-            was_active = sub.active
-            sub.active = False
-            return was_active
-
-    def subscriptions(
-        self, platform: str | None = None, chat_key: str | None = None
-    ) -> list[SubscriptionInfo]:
-        """Active subscriptions, all or one chat's."""
-        query = select(Subscription).where(Subscription.active).order_by(Subscription.id)
-        if platform is not None:
-            query = query.where(Subscription.platform == platform)
-        if chat_key is not None:
-            query = query.where(Subscription.chat_key == chat_key)
-        with Session(self._engine) as session:
-            return [_info(s) for s in session.scalars(query)]
+    # --- planning -------------------------------------------------------------------------
 
     def plan_all(self, plans: Mapping[str, Sequence[Digest]], now: datetime) -> None:
-        """Add any missing future rows for every active subscription (idempotent)."""
+        """Add any missing future rows for every live subscription (idempotent).
+
+        `plans` maps a partnership to the digests of all its dated visits. Chats that are
+        unreachable get their rows too: they wait, pending, until the chat is back.
+        """
         with Session(self._engine) as session, session.begin():
-            subs = session.scalars(select(Subscription).where(Subscription.active)).all()
+            subs = session.scalars(
+                select(Subscription).where(Subscription.cancelled_at.is_(None))
+            ).all()
             rows = [
                 {"subscription_id": s.id, "digest_key": d.key, "due_at": due}
                 for s in subs
-                for d in plans.get(s.visit_id, ())
-                if (due := due_at(d, _time(s.local_time), s.timezone)) > now
+                for d in plans.get(s.partnership_id, ())
+                if (due := due_at(d, to_time(s.local_time), s.timezone)) > now
             ]
-            self._insert_missing(session, rows)
+            for start in range(0, len(rows), 500):
+                batch = rows[start : start + 500]
+                session.execute(
+                    _insert(session)
+                    .values(batch)
+                    .on_conflict_do_nothing(index_elements=["subscription_id", "digest_key"])
+                )
 
     # --- delivering -------------------------------------------------------------------------
 
     def skip_missed(self, now: datetime, grace: timedelta) -> list[str]:
-        """Rows whose time passed more than `grace` ago are not sent late: mark and report them."""
+        """Rows whose time passed more than `grace` ago are not sent late: mark and report them.
+
+        Rows of unreachable chats too: a chat that unblocks the bot days later gets the digests
+        still to come, not a backlog.
+        """
         with Session(self._engine) as session, session.begin():
             result = session.execute(
                 update(Delivery)
@@ -222,16 +157,20 @@ class Ledger:
             return [f"{key} for subscription {sub}" for key, sub in result]
 
     def claim(self, now: datetime, limit: int) -> list[Claimed]:
-        """Take up to `limit` due rows for this process; nobody else can take them now."""
+        """Take up to `limit` due rows of reachable chats for this process; nobody else can
+        take them now. Each comes with its chat's language as it is now, not as it was when
+        the chat subscribed."""
         with Session(self._engine) as session, session.begin():
             ids = session.scalars(
                 select(Delivery.id)
                 .join(Subscription, Subscription.id == Delivery.subscription_id)
+                .join(Chat, Chat.id == Subscription.chat_id)
                 .where(
                     Delivery.status == "pending",
                     Delivery.due_at <= now,
                     or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
-                    Subscription.active,
+                    Subscription.cancelled_at.is_(None),
+                    Chat.reachable,
                 )
                 .order_by(Delivery.due_at, Delivery.id)
                 .limit(limit)
@@ -245,19 +184,20 @@ class Ledger:
                 .values(status="sending", owner=self.owner, attempts=Delivery.attempts + 1)
             )
             rows = session.execute(
-                select(Delivery, Subscription)
-                .join(Subscription, Subscription.id == Delivery.subscription_id)
+                _with_recipient(
+                    select(Delivery.id, Delivery.digest_key, Delivery.due_at, Delivery.attempts)
+                )
                 .where(Delivery.id.in_(ids))
                 .order_by(Delivery.due_at, Delivery.id)
             ).all()
-            return [Claimed(d.id, d.digest_key, d.due_at, d.attempts, _info(s)) for d, s in rows]
+            return [Claimed(r.id, r.digest_key, r.due_at, r.attempts, _recipient(r)) for r in rows]
 
     def settle(self, outcomes: Sequence[Settled]) -> None:
-        """Write what became of many deliveries in one transaction.
+        """Write what became of many deliveries in one transaction; `blocked` also marks the
+        chat unreachable, so that its other digests wait for it rather than fail one by one.
 
-        A commit per delivery costs a disk flush each on SQLite: 2 ms, 21 s of a 10,000-chat
-        fan-out (bench/fanout.py). The dispatcher writes the outcomes of a few milliseconds
-        together.
+        A commit per delivery costs a disk flush each on SQLite, and the dispatcher writes
+        the outcomes of a few milliseconds together.
         """
         if not outcomes:
             return
@@ -272,11 +212,18 @@ class Ledger:
             for o in outcomes
             if o.status == "pending"
         ]
-        paused = [o.pause for o in outcomes if o.pause is not None]
+        blocked = [o.delivery_id for o in outcomes if o.status == "blocked"]
         # A plain executemany on the session's connection: the ORM takes a list of parameters
         # for its bulk update by primary key, which refuses the owner condition.
         with Session(self._engine) as session, session.begin():
             connection = session.connection()
+            if blocked:
+                chats = (
+                    select(Subscription.chat_id)
+                    .join(Delivery, Delivery.subscription_id == Subscription.id)
+                    .where(Delivery.id.in_(blocked), Delivery.owner == self.owner)
+                )
+                connection.execute(update(Chat).where(Chat.id.in_(chats)).values(reachable=False))
             if done:
                 connection.execute(
                     update(Delivery)
@@ -299,10 +246,6 @@ class Ledger:
                         detail=bindparam("b_detail"),
                     ),
                     again,
-                )
-            if paused:
-                connection.execute(
-                    update(Subscription).where(Subscription.id.in_(paused)).values(active=False)
                 )
 
     # --- reading ----------------------------------------------------------------------------
@@ -333,77 +276,104 @@ class Ledger:
     ) -> list[DeliveryRow]:
         with Session(self._engine) as session:
             rows = session.execute(
-                select(Delivery, Subscription)
-                .join(Subscription, Subscription.id == Delivery.subscription_id)
+                _with_recipient(
+                    select(
+                        Delivery.digest_key,
+                        Delivery.due_at,
+                        Delivery.status,
+                        Delivery.attempts,
+                        Delivery.finished_at,
+                        Delivery.detail,
+                    )
+                )
                 .where(where)
                 .order_by(*order)
                 .limit(limit)
             ).all()
             return [
                 DeliveryRow(
-                    d.digest_key, d.due_at, d.status, d.attempts, d.finished_at, d.detail, _info(s)
+                    r.digest_key,
+                    r.due_at,
+                    r.status,
+                    r.attempts,
+                    r.finished_at,
+                    r.detail,
+                    _recipient(r),
                 )
-                for d, s in rows
+                for r in rows
             ]
 
-    # --- dialect-specific upserts ----------------------------------------------------------
 
-    def _insert(self) -> postgresql.Insert | sqlite.Insert:
-        return postgresql.insert(Delivery) if self._postgres else sqlite.insert(Delivery)
+def plan_pending(
+    session: Session,
+    *,
+    subscription_id: int,
+    at: time,
+    timezone: str,
+    plan: Iterable[Digest],
+    now: datetime,
+) -> None:
+    """Rows for the digests of `plan` still to come; pending ones move to the new time, while
+    rows already sent, failed or skipped stay as they are (and are not sent again)."""
+    rows = [
+        {"subscription_id": subscription_id, "digest_key": d.key, "due_at": due}
+        for d in plan
+        if (due := due_at(d, at, timezone)) > now
+    ]
+    if not rows:
+        return
+    statement = _insert(session).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["subscription_id", "digest_key"],
+        set_={"due_at": statement.excluded.due_at, "not_before": None},
+        where=Delivery.status == "pending",
+    )
+    session.execute(statement)
 
-    def _upsert_pending(self, session: Session, rows: Iterable[dict[str, Any]]) -> None:
-        rows = list(rows)
-        if not rows:
-            return
-        statement = self._insert().values(rows)
-        statement = statement.on_conflict_do_update(
-            index_elements=["subscription_id", "digest_key"],
-            set_={"due_at": statement.excluded.due_at, "not_before": None},
-            where=Delivery.status == "pending",
+
+def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert(Delivery) if dialect == "postgresql" else sqlite.insert(Delivery)
+
+
+def _with_recipient(query: AnySelect) -> AnySelect:
+    """Join a query on deliveries to what makes its recipient: subscription and chat."""
+    return (
+        query.add_columns(
+            Delivery.subscription_id,
+            Chat.platform,
+            Chat.chat_key,
+            Chat.lang,
+            Subscription.local_time,
+            Subscription.timezone,
         )
-        session.execute(statement)
-
-    def _insert_missing(self, session: Session, rows: list[dict[str, Any]]) -> None:
-        for start in range(0, len(rows), 500):
-            batch = rows[start : start + 500]
-            session.execute(
-                self._insert()
-                .values(batch)
-                .on_conflict_do_nothing(index_elements=["subscription_id", "digest_key"])
-            )
+        .select_from(Delivery)
+        .join(Subscription, Subscription.id == Delivery.subscription_id)
+        .join(Chat, Chat.id == Subscription.chat_id)
+    )
 
 
-def _find(session: Session, platform: str, chat_key: str, visit_id: str) -> Subscription | None:
-    return session.scalars(
-        select(Subscription).where(
-            Subscription.platform == platform,
-            Subscription.chat_key == chat_key,
-            Subscription.visit_id == visit_id,
-        )
-    ).one_or_none()
+def _recipient(row: Row[Any]) -> Recipient:
+    return Recipient(
+        subscription_id=row.subscription_id,
+        chat=ChatRef(row.platform, row.chat_key),
+        # A chat that never chose a language with /lang has none stored: its digests go out in
+        # the default (English). The conversation service may store the asker's language when
+        # the chat subscribes, so that a digest follows it.
+        lang=row.lang if is_lang(row.lang) else DEFAULT_LANG,
+        at=to_time(row.local_time),
+        timezone=row.timezone,
+    )
 
 
 def _cut(detail: str | None) -> str | None:
     return detail and detail[:200]
 
 
-def _hhmm(at: time) -> str:
+def hhmm(at: time) -> str:
     return f"{at.hour:02d}:{at.minute:02d}"
 
 
-def _time(hhmm: str) -> time:
-    hours, minutes = hhmm.split(":")
+def to_time(value: str) -> time:
+    hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
-
-
-def _info(sub: Subscription) -> SubscriptionInfo:
-    return SubscriptionInfo(
-        sub.id,
-        sub.platform,
-        sub.chat_key,
-        sub.visit_id,
-        _time(sub.local_time),
-        sub.timezone,
-        sub.lang,
-        sub.active,
-    )

@@ -1,0 +1,189 @@
+"""The chats' state in SQL: `briefings.ports.ChatStates`.
+
+A chat's language, chosen visit, reachability and subscription live in one row and the rows
+that hang off it (`chats.id`), so a group that becomes a supergroup or a chat that unblocks the
+bot moves or resumes everything at once, and a language change reaches the digests (the ledger
+reads the chat's language when it claims one). Short transactions, one per call.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from briefings.languages import Lang, is_lang
+from briefings.ports import ChatRef, ChatState, Subscription
+from briefings.schedule import Digest
+from storage.ledger import hhmm, plan_pending, to_time
+from storage.schema import Chat, Delivery
+from storage.schema import Subscription as SubscriptionRow
+
+
+class SqlChatStates:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def state(self, chat: ChatRef) -> ChatState:
+        """One read, as every update asks: the chat and its live subscription, joined."""
+        live = (SubscriptionRow.chat_id == Chat.id) & SubscriptionRow.cancelled_at.is_(None)
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(
+                    Chat.lang,
+                    Chat.visit_id,
+                    Chat.reachable,
+                    SubscriptionRow.partnership_id,
+                    SubscriptionRow.local_time,
+                    SubscriptionRow.timezone,
+                    SubscriptionRow.subscriber,
+                )
+                .outerjoin(SubscriptionRow, live)
+                .where(Chat.platform == chat.platform, Chat.chat_key == chat.key)
+                # One partnership today; should a chat hold several, the port must say which.
+                .order_by(SubscriptionRow.id)
+                .limit(1)
+            ).one_or_none()
+        if row is None:
+            return ChatState()
+        subscription = None
+        if row.partnership_id is not None:
+            subscription = Subscription(
+                row.partnership_id, to_time(row.local_time), row.timezone, row.subscriber
+            )
+        return ChatState(
+            lang=row.lang if is_lang(row.lang) else None,
+            visit=row.visit_id,
+            reachable=row.reachable,
+            subscription=subscription,
+        )
+
+    def set_lang(self, chat: ChatRef, lang: Lang) -> None:
+        with Session(self._engine) as session, session.begin():
+            _get_or_create(session, chat).lang = lang
+
+    def set_visit(self, chat: ChatRef, visit: str | None) -> None:
+        with Session(self._engine) as session, session.begin():
+            _get_or_create(session, chat).visit_id = visit
+
+    def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
+        """Back to reachable, the chat's pending digests are claimable again (the ledger only
+        claims rows of reachable chats); those missed meanwhile beyond the grace were skipped."""
+        with Session(self._engine) as session, session.begin():
+            _get_or_create(session, chat).reachable = reachable
+
+    def migrate(self, old: ChatRef, new_key: str) -> None:
+        """The old row takes the new key, so its subscription and delivery history follow.
+
+        Should the new id already have a row (a message from the supergroup arrived first),
+        what was set there is newer and wins; what it lacks comes from the old chat; a
+        subscription made there is kept only where the old chat had none live.
+        """
+        with Session(self._engine) as session, session.begin():
+            moving = _get(session, old)
+            if moving is None or old.key == new_key:
+                return
+            there = _get(session, ChatRef(old.platform, new_key))
+            if there is not None:
+                moving.lang = there.lang or moving.lang
+                moving.visit_id = there.visit_id or moving.visit_id
+                moving.reachable = there.reachable
+                for sub in _subscriptions(session, there.id):
+                    _adopt(session, moving.id, sub)
+                session.delete(there)
+                session.flush()
+            moving.chat_key = new_key
+
+    def subscribe(
+        self, chat: ChatRef, subscription: Subscription, plan: Sequence[Digest], now: datetime
+    ) -> None:
+        """Reuses a cancelled row for the same partnership: its sent deliveries then keep the
+        same digests from going out again; pending ones move to the new time."""
+        with Session(self._engine) as session, session.begin():
+            row = _get_or_create(session, chat)
+            session.flush()
+            sub = session.scalars(
+                select(SubscriptionRow).where(
+                    SubscriptionRow.chat_id == row.id,
+                    SubscriptionRow.partnership_id == subscription.partnership,
+                )
+            ).one_or_none()
+            if sub is None:
+                sub = SubscriptionRow(chat_id=row.id, partnership_id=subscription.partnership)
+                session.add(sub)
+            sub.local_time = hhmm(subscription.at)
+            sub.timezone = subscription.timezone
+            sub.subscriber = subscription.subscriber
+            sub.cancelled_at = None
+            session.flush()
+            plan_pending(
+                session,
+                subscription_id=sub.id,
+                at=subscription.at,
+                timezone=subscription.timezone,
+                plan=plan,
+                now=now,
+            )
+
+    def unsubscribe(self, chat: ChatRef) -> bool:
+        """The row stays, cancelled, with its sent deliveries: see `subscribe`."""
+        with Session(self._engine) as session, session.begin():
+            row = _get(session, chat)
+            live = [] if row is None else _subscriptions(session, row.id)
+            for sub in live:
+                session.execute(
+                    delete(Delivery).where(
+                        Delivery.subscription_id == sub.id, Delivery.status == "pending"
+                    )
+                )
+                sub.cancelled_at = func.now()
+            return bool(live)
+
+
+def _get(session: Session, chat: ChatRef) -> Chat | None:
+    return session.scalars(
+        select(Chat).where(Chat.platform == chat.platform, Chat.chat_key == chat.key)
+    ).one_or_none()
+
+
+def _get_or_create(session: Session, chat: ChatRef) -> Chat:
+    row = _get(session, chat)
+    if row is None:
+        row = Chat(platform=chat.platform, chat_key=chat.key, reachable=True)
+        session.add(row)
+    return row
+
+
+def _adopt(session: Session, chat_id: int, sub: SubscriptionRow) -> None:
+    """Move a live subscription onto the chat `chat_id`, which may hold one for the same
+    partnership already: a live one stays as it is; a cancelled one (history) is renewed with
+    `sub`'s settings and takes over its deliveries, but for digests it already has a row for."""
+    mine = session.scalars(
+        select(SubscriptionRow).where(
+            SubscriptionRow.chat_id == chat_id,
+            SubscriptionRow.partnership_id == sub.partnership_id,
+        )
+    ).one_or_none()
+    if mine is None:
+        sub.chat_id = chat_id
+    elif mine.cancelled_at is not None:
+        mine.local_time, mine.timezone = sub.local_time, sub.timezone
+        mine.subscriber, mine.cancelled_at = sub.subscriber, None
+        known = select(Delivery.digest_key).where(Delivery.subscription_id == mine.id)
+        session.execute(
+            update(Delivery)
+            .where(Delivery.subscription_id == sub.id, Delivery.digest_key.not_in(known))
+            .values(subscription_id=mine.id)
+        )
+    session.flush()
+
+
+def _subscriptions(session: Session, chat_id: int) -> list[SubscriptionRow]:
+    """The chat's live subscriptions."""
+    return list(
+        session.scalars(
+            select(SubscriptionRow).where(
+                SubscriptionRow.chat_id == chat_id, SubscriptionRow.cancelled_at.is_(None)
+            )
+        )
+    )
