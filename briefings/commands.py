@@ -278,7 +278,7 @@ def visit(scope: Scope, args: str) -> Reply | Outcome:
         key = "visit_not_found" if not found else "visit_ambiguous"
         text = Say(key, text=echo(words))
         return visits_reply(
-            found or candidates, scope.visit, scope.state.visit, scope.now, scope.lang, text
+            found or candidates, scope.visit, scope.state.visit, scope.now, scope.lang, problem=text
         )
     chosen = found[0]
     reply = fixed(scope.library, Action("briefing", chosen.id), scope.lang)

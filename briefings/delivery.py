@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
-from briefings.articles import Article
 from briefings.digests import digest_reply
-from briefings.dossier import Visit
+from briefings.library import Library
 from briefings.ports import Claimed, DeliveryLedger, Settled
 from briefings.replies import Reply
 from briefings.schedule import Digest
@@ -63,13 +62,13 @@ class Dispatcher:
     def __init__(
         self,
         ledger: DeliveryLedger,
-        visits: Mapping[str, tuple[Visit, dict[str, Article]]],
+        library: Library,
         senders: Mapping[str, DigestSender],
         clock: Callable[[], datetime],
         policy: DeliveryPolicy | None = None,
     ) -> None:
         self._ledger = ledger
-        self._visits = visits
+        self._library = library
         self._senders = senders
         self._clock = clock
         self.policy = policy or DeliveryPolicy()
@@ -131,20 +130,20 @@ class Dispatcher:
         recipient = claimed.recipient
         sender = self._senders.get(recipient.chat.platform)
         digest = _parse(claimed.digest_key)
-        found = self._visits.get(digest.visit_id) if digest is not None else None
-        if sender is None or found is None or digest is None:
+        visit = self._library.visit(digest.visit_id) if digest is not None else None
+        if sender is None or visit is None or digest is None:
             # Another process may serve this platform or know this visit; leave the row for it.
             why = "no sender for this platform" if sender is None else "unknown visit"
             retry_at = self._clock() + timedelta(minutes=1)
             await writer.write(Settled(claimed.delivery_id, "pending", retry_at, why))
             return
-        visit, articles = found
         async with places:
             try:
                 lang = recipient.lang
                 reply = replies.get((claimed.digest_key, lang))
                 if reply is None:
-                    reply = digest_reply(digest, visit, articles, lang)
+                    partnership = self._library.partnership_of(visit)
+                    reply = digest_reply(digest, visit, partnership, self._library.articles, lang)
                     replies[claimed.digest_key, lang] = reply
                 outcome = await sender.deliver(recipient.chat.key, reply)
             except Exception:  # a bug with one digest or sender must not stop the others

@@ -376,6 +376,7 @@ def visits_reply(
     chosen: str | None,
     now: datetime,
     lang: Lang,
+    *,
     problem: Say | None = None,
 ) -> Reply:
     """The partnership's visits in order, each with its status against the clock; a button
