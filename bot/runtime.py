@@ -23,11 +23,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.http import HttpServer
-    from briefings.commands import Briefing
+    from briefings.conversation import Conversation
     from briefings.delivery import DigestSender
-    from briefings.rendering import Renderer
-    from storage.book import LedgerBook
-    from storage.chats import ChatStore
+    from briefings.rendering.renderer import Renderer
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -53,40 +51,36 @@ class Wiring:
 @dataclass(frozen=True)
 class _Shared:
     settings: Settings
-    briefing: "Briefing"
+    conversation: "Conversation"
     renderer: "Renderer"
-    store: "ChatStore"
-    book: "LedgerBook"
-    clock: Clock
     http: "HttpServer"
 
 
 def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -> Wiring:
     from bot.http import HttpServer
     from bot.scheduling import DigestScheduler, SimulatedClock
-    from briefings.commands import Briefing
+    from briefings.conversation import Conversation
     from briefings.delivery import DeliveryPolicy, Dispatcher
-    from briefings.digests import digests
+    from briefings.library import Library
     from briefings.loader import load_seeds
-    from briefings.rendering import Renderer
-    from storage.book import LedgerBook
-    from storage.chats import ChatStore
+    from briefings.rendering.renderer import Renderer
+    from storage.chats import SqlChatStates
     from storage.engine import make_engine
     from storage.ledger import Ledger
     from storage.migrate import upgrade
 
-    seeds = load_seeds(settings.seeds_dir)
+    library = Library(load_seeds(settings.seeds_dir))
     engine = make_engine(settings.database_url)
     upgrade(engine)
     clock: Clock = SimulatedClock(clock_start, clock_speed) if clock_start else real_clock
     ledger = Ledger(engine, owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    conversation = Conversation(
+        library, SqlChatStates(engine), clock, default_lang=settings.default_lang
+    )
     shared = _Shared(
         settings=settings,
-        briefing=Briefing(seeds.visit, seeds.articles),
+        conversation=conversation,
         renderer=Renderer(),
-        store=ChatStore(engine),
-        book=LedgerBook(ledger, seeds.visit, clock),
-        clock=clock,
         http=HttpServer(settings.http_host, settings.http_port),
     )
     wiring = Wiring(engine)
@@ -101,7 +95,7 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
         )
     dispatcher = Dispatcher(
         ledger,
-        {v.id: (v, seeds.articles) for v in seeds.visits},
+        library,
         senders,
         clock,
         DeliveryPolicy(grace=timedelta(minutes=settings.digest_grace_minutes)),
@@ -109,7 +103,7 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     scheduler = DigestScheduler(
         ledger=ledger,
         dispatcher=dispatcher,
-        plans={v.id: digests(v) for v in seeds.visits},
+        plans=library.plans,
         clock=clock,
         # A simulated clock runs fast: look often enough that no digest is late by much.
         tick_seconds=(
@@ -136,19 +130,17 @@ def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSen
     telegram = TelegramAdapter(
         token=settings.telegram_bot_token.get_secret_value(),
         api_url=settings.telegram_api_url,
-        briefing=shared.briefing,
+        conversation=shared.conversation,
         renderer=shared.renderer,
-        store=shared.store,
-        clock=shared.clock,
-        default_lang=settings.default_lang,
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=secret.get_secret_value() if secret else None,
         http=shared.http if settings.telegram_webhook_url else None,
-        book=shared.book,
         send_rate=settings.telegram_send_rate,
     )
     wiring.services.append((f"Telegram ({telegram.mode})", telegram))
-    senders["telegram"] = TelegramDigestSender(telegram.sender, shared.renderer)
+    senders["telegram"] = TelegramDigestSender(
+        telegram.sender, shared.renderer, shared.conversation
+    )
 
 
 def _add_slack(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSender]") -> None:
@@ -160,17 +152,13 @@ def _add_slack(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSender
     app_token, signing = settings.slack_app_token, settings.slack_signing_secret
     slack = SlackAdapter(
         bot_token=settings.slack_bot_token.get_secret_value(),
-        briefing=shared.briefing,
+        conversation=shared.conversation,
         renderer=shared.renderer,
-        store=shared.store,
-        clock=shared.clock,
-        default_lang=settings.default_lang,
         signing_secret=signing.get_secret_value() if signing else None,
         app_token=app_token.get_secret_value() if app_token else None,
         api_url=settings.slack_api_url,
         http=shared.http,
         teams=settings.slack_teams,
-        book=shared.book,
     )
     wiring.services.append((f"Slack ({slack.mode})", slack))
     senders["slack"] = SlackDigestSender(slack.client, shared.renderer)
