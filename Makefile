@@ -20,9 +20,9 @@ check: $(STAMP)
 	$(BIN)/briefing-bot check
 
 lint: $(STAMP)
-	$(BIN)/ruff check briefings bot tests bench
-	$(BIN)/ruff format --check briefings bot tests bench
-	$(BIN)/mypy --strict briefings bot
+	$(BIN)/ruff check briefings bot fakes tests bench
+	$(BIN)/ruff format --check briefings bot fakes tests bench
+	$(BIN)/mypy --strict briefings bot fakes
 
 test: lint
 	$(BIN)/briefing-bot check

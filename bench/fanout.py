@@ -47,7 +47,7 @@ from briefings.storage.engine import make_engine
 from briefings.storage.ledger import Claimed, Ledger, Settled
 from briefings.storage.migrate import upgrade
 from briefings.storage.schema import Delivery, Subscription
-from tests.bot.fake_telegram import (
+from fakes.telegram_api import (
     DEFAULT_TOKEN,
     FakeTelegram,
     server_error,

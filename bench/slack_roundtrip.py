@@ -4,7 +4,7 @@ Ours is the SlackAdapter in HTTP mode (signature check, acknowledgement, the use
 the database, `handle()`, rendering, and the POST of the reply to the `response_url`); the bare
 figure is a Bolt AsyncApp on the same kind of server whose `/briefing` handler only
 acknowledges. The two apps run in a child process on 127.0.0.1; this process plays Slack with
-the tests' fake (tests/bot/fake_slack.py). The ratio is therefore what our work costs on top of
+the tests' fake (fakes/slack_api.py). The ratio is therefore what our work costs on top of
 Bolt's own request handling, not network time. The two are timed in turns, one request each
 per round, so a slow spell of the machine falls on both alike. Everything started here is
 stopped before it returns.
@@ -36,7 +36,7 @@ from briefings.rendering import Renderer
 from briefings.storage.chats import ChatStore
 from briefings.storage.engine import make_engine
 from briefings.storage.migrate import upgrade
-from tests.bot.fake_slack import (
+from fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,

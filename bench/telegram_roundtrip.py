@@ -28,7 +28,7 @@ from briefings.rendering import Renderer
 from briefings.storage.chats import ChatStore
 from briefings.storage.engine import make_engine
 from briefings.storage.migrate import upgrade
-from tests.bot.fake_telegram import FakeTelegram, private_message
+from fakes.telegram_api import FakeTelegram, private_message
 from tests.conftest import DURING
 
 UPDATES = 500

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
+
 from ..conftest import ROOT
-from .fake_telegram import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
 
 
 async def _start(fake: FakeTelegram, tmp_path: Path) -> asyncio.subprocess.Process:

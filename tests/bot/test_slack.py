@@ -38,9 +38,7 @@ from briefings.storage.chats import ChatStore
 from briefings.storage.engine import make_engine
 from briefings.storage.migrate import upgrade
 from briefings.views import notice_reply
-
-from ..conftest import DURING, ROOT, SHARED
-from .fake_slack import (
+from fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
     BOT_USER,
@@ -62,6 +60,8 @@ from .fake_slack import (
     sign,
     slash_command,
 )
+
+from ..conftest import DURING, ROOT, SHARED
 
 WEB_SPEC = SHARED / "specs" / "slack-web-api.openapi2.json"
 EVENTS_SPEC = SHARED / "specs" / "slack-events-api.asyncapi.json"

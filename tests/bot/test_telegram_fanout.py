@@ -23,8 +23,7 @@ from briefings.storage.chats import ChatStore
 from briefings.storage.engine import make_engine
 from briefings.storage.migrate import upgrade
 from briefings.views import notice_reply
-
-from .fake_telegram import DEFAULT_TOKEN, FakeTelegram
+from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 
 
 @dataclass

@@ -41,8 +41,7 @@ from briefings.storage.engine import make_engine
 from briefings.storage.ledger import Ledger
 from briefings.storage.migrate import upgrade
 from briefings.storage.schema import Delivery, Subscription
-
-from ..bot.fake_telegram import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
+from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
 
 MORNING = label("digest_morning", "en")
 BEFORE_VISIT = datetime(2024, 8, 20, tzinfo=UTC)
