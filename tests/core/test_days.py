@@ -4,10 +4,7 @@ Unless a case says otherwise the visit is Monday 26 to Wednesday 28 August 2024 
 is 09:00 on its first morning.
 """
 
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +13,7 @@ from hypothesis import strategies as st
 
 from briefings.days import DayReading, read_day
 from briefings.languages import LANGS, Lang
+from tests.cli import run_python
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = datetime(2024, 8, 26, 9, 0, tzinfo=SEOUL)
@@ -393,4 +391,5 @@ def test_importing_reads_no_dateparser() -> None:
         "heavy = {'dateparser', 'telegram', 'slack_sdk', 'apscheduler'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+    result = run_python("-c", code)
+    assert result.returncode == 0, result.stderr
