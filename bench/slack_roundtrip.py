@@ -27,6 +27,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.child import child_env
 from bot.http import HttpServer
 from bot.settings import Settings
 from bot.slack.adapter import EVENTS_PATH, SlackAdapter
@@ -45,7 +46,6 @@ from fakes.slack_api import (
     slash_command,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 RUNS = 300
 WARMUP = 10
 COMMAND = "itinerary tuesday"
@@ -174,6 +174,11 @@ async def measure(client: Client) -> dict[str, list[float]]:
 
 
 async def run() -> dict[str, list[float]]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        return await _run(Path(tmp))
+
+
+async def _run(cwd: Path) -> dict[str, list[float]]:
     fake = FakeSlack()
     await fake.start()
     server = await asyncio.create_subprocess_exec(
@@ -182,7 +187,8 @@ async def run() -> dict[str, list[float]]:
         "bench.slack_roundtrip",
         "--serve",
         fake.api_url,
-        cwd=ROOT,
+        cwd=cwd,
+        env=child_env(cwd),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
