@@ -27,7 +27,7 @@ from bot.http import HttpServer
 from bot.payloads import slack_post_message
 from bot.settings import Settings
 from bot.slack.adapter import EVENTS_PATH, PLATFORM, SlackAdapter
-from bot.slack.messages import SHARE_ACTION, without_share_button
+from bot.slack.messages import SHARE_ACTION, SHARE_BLOCK
 from bot.slack.text import as_command, split_share, strip_mention, unescape
 from briefings.commands import Briefing, Context, handle
 from briefings.dossier import Text
@@ -236,6 +236,11 @@ def expected(
 
 def without_channel(payload: Json) -> Json:
     return {k: v for k, v in payload.items() if k != "channel"}
+
+
+def without_share_button(blocks: list[Json]) -> list[Json]:
+    """An ephemeral reply's blocks less the Share button we add to them."""
+    return [b for b in blocks if b.get("block_id") != SHARE_BLOCK]
 
 
 def selected_day(blocks: list[Json]) -> str | None:
