@@ -20,9 +20,9 @@ check: $(STAMP)
 	$(BIN)/briefing-bot check
 
 lint: $(STAMP)
-	$(BIN)/ruff check briefings bot storage tests bench
-	$(BIN)/ruff format --check briefings bot storage tests bench
-	$(BIN)/mypy --strict briefings bot storage
+	$(BIN)/ruff check briefings bot storage fakes tests bench
+	$(BIN)/ruff format --check briefings bot storage fakes tests bench
+	$(BIN)/mypy --strict briefings bot storage fakes
 
 test: lint
 	$(BIN)/briefing-bot check

@@ -47,7 +47,7 @@ from storage.engine import make_engine
 from storage.ledger import Claimed, Ledger, Settled
 from storage.migrate import upgrade
 from storage.schema import Chat, Delivery, Subscription
-from tests.bot.fake_telegram import (
+from fakes.telegram_api import (
     DEFAULT_TOKEN,
     FakeTelegram,
     server_error,

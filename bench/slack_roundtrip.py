@@ -4,7 +4,7 @@ Ours is the SlackAdapter in HTTP mode (signature check, acknowledgement, the use
 the database, `handle()`, rendering, and the POST of the reply to the `response_url`); the bare
 figure is a Bolt AsyncApp on the same kind of server whose `/briefing` handler only
 acknowledges. The two apps run in a child process on 127.0.0.1; this process plays Slack with
-the tests' fake (tests/bot/fake_slack.py). The ratio is therefore what our work costs on top of
+the tests' fake (fakes/slack_api.py). The ratio is therefore what our work costs on top of
 Bolt's own request handling, not network time. The two are timed in turns, one request each
 per round, so a slow spell of the machine falls on both alike. Everything started here is
 stopped before it returns.
@@ -27,6 +27,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.child import child_env
 from bot.http import HttpServer
 from bot.settings import Settings
 from bot.slack.adapter import EVENTS_PATH, SlackAdapter
@@ -36,7 +37,7 @@ from briefings.rendering import Renderer
 from storage.chats import ChatStore
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.bot.fake_slack import (
+from fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,
@@ -45,7 +46,6 @@ from tests.bot.fake_slack import (
     slash_command,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 RUNS = 300
 WARMUP = 10
 COMMAND = "itinerary tuesday"
@@ -174,6 +174,11 @@ async def measure(client: Client) -> dict[str, list[float]]:
 
 
 async def run() -> dict[str, list[float]]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        return await _run(Path(tmp))
+
+
+async def _run(cwd: Path) -> dict[str, list[float]]:
     fake = FakeSlack()
     await fake.start()
     server = await asyncio.create_subprocess_exec(
@@ -182,7 +187,8 @@ async def run() -> dict[str, list[float]]:
         "bench.slack_roundtrip",
         "--serve",
         fake.api_url,
-        cwd=ROOT,
+        cwd=cwd,
+        env=child_env(cwd),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )

@@ -28,7 +28,7 @@ from briefings.rendering import Renderer
 from storage.chats import ChatStore
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.bot.fake_telegram import FakeTelegram, private_message
+from fakes.telegram_api import FakeTelegram, private_message
 from tests.conftest import DURING
 
 UPDATES = 500

@@ -140,10 +140,6 @@ class DayReading:
     day: date | None
     """The calendar date understood; None when the text names no day."""
 
-    def in_visit(self, days: Sequence[date]) -> bool:
-        """Whether the reading is one of the visit days, so callers can say when it is not."""
-        return self.day is not None and self.day in days
-
 
 def read_day(text: str, lang: Lang, now: datetime, days: Sequence[date]) -> DayReading:
     """Understand `text` as a day, or as no day at all; never raises, whatever was typed.

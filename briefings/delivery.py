@@ -50,9 +50,8 @@ class DeliveryPolicy:
     batch: int = 100
     # Sends under way at once, each from its first attempt until its outcome is written: a crash
     # repeats at most this many. A send waiting out a 429 or a back-off keeps its place, so this
-    # must cover the send rate times the time a send takes, retries included: at 300 messages
-    # a second with 6% of sends retried after about a second, 16 places could not keep up
-    # (bench/fanout.py).
+    # must cover the send rate times the time a send takes, retries included, or a fan-out with
+    # a few retries falls behind the rate cap.
     concurrency: int = 64
     max_attempts: int = 5
     first_retry: timedelta = timedelta(seconds=30)
@@ -82,8 +81,8 @@ class Dispatcher:
         """Deliver everything due at `now`; returns what happened.
 
         A pipeline, not batch after batch: waiting for a whole batch before claiming the next
-        let one slow send (a 429 asks for a second) stall the other 99, and a fan-out ran at
-        a fifth of the rate cap (bench/fanout.py).
+        let one slow send (a 429 asks for a second) stall the rest of the batch, and a fan-out
+        ran far below the rate cap.
         """
         report = Report()
         policy = self.policy
@@ -186,7 +185,7 @@ class _OutcomeWriter:
 
     A commit per delivery cost a disk flush each on SQLite; in a thread, SQLAlchemy's Python
     work fought the loop for the GIL, and each send waited for it after every socket call: the
-    fan-out ran slower than with no thread at all (bench/fanout.py). After a quiet spell the
+    fan-out ran slower than with no thread at all. After a quiet spell the
     first outcome is written at once: a lone digest is on record as soon as it is sent.
     """
 

@@ -1,7 +1,7 @@
 """Subscriptions as the commands see them: a small port the adapters fill with real storage."""
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import time
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,7 +69,3 @@ def _canonical_zone(word: str) -> str | None:
         if valid_timezone(name):
             return name
     return None
-
-
-def local(moment: datetime, timezone: str) -> datetime:
-    return moment.astimezone(ZoneInfo(timezone))

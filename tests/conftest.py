@@ -22,7 +22,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
         action="store_true",
-        help="rewrite tests/golden/*.txt from the current output (review the diff!)",
+        help="rewrite tests/rendering/golden/* from the current output (review the diff!)",
     )
 
 

@@ -57,7 +57,6 @@ Clock = Callable[[], datetime]
 PLATFORM = "slack"
 SLASH_COMMAND = f"/{UMBRELLA}"
 EVENTS_PATH = "/slack/events"
-DEFAULT_API_URL = "https://slack.com/api/"
 NAV_ACTION = re.compile(r"^nav_\d+$")
 # How long stop() lets answers in flight finish before cancelling them.
 DRAIN_SECONDS = 5.0
@@ -115,6 +114,7 @@ class SlackAdapter:
         self,
         *,
         bot_token: str,
+        api_url: str,
         briefing: Briefing,
         renderer: Renderer,
         store: ChatStore,
@@ -122,7 +122,6 @@ class SlackAdapter:
         default_lang: Lang = "en",
         signing_secret: str | None = None,
         app_token: str | None = None,
-        api_url: str = DEFAULT_API_URL,
         http: HttpServer | None = None,
         teams: Collection[str] = (),
         retry_handlers: list[AsyncRetryHandler] | None = None,

@@ -60,7 +60,3 @@ def with_share_button(body: dict[str, Any], command: str, lang: Lang) -> dict[st
     }
     blocks.append({"type": "actions", "block_id": SHARE_BLOCK, "elements": [button]})
     return {**body, "blocks": blocks}
-
-
-def without_share_button(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [b for b in blocks if b.get("block_id") != SHARE_BLOCK]

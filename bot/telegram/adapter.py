@@ -81,7 +81,6 @@ class TelegramAdapter:
         self._webhook_secret = webhook_secret or (
             secrets.token_urlsafe(32) if webhook_url else None
         )
-        self._http = http
         self._poll_timeout = poll_timeout
         self._book = book
         self.sender = TelegramSender(self.application.bot, store, retry, rate=send_rate)

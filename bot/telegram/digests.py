@@ -10,7 +10,7 @@ _OUTCOMES = {"sent": Outcome.SENT, "blocked": Outcome.BLOCKED, "failed": Outcome
 
 
 # Replies whose rendering is kept: a fan-out hands the same reply object to every subscriber of
-# one language, and rendering it (0.5 ms) each time was a seventh of a delivery's CPU time.
+# one language, and rendering it each time was a good part of a delivery's CPU time.
 _RENDERED = 16
 
 

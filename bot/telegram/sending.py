@@ -84,10 +84,9 @@ class TelegramSender:
         """`rate`: requests a second at most, all chats together (None: unpaced).
 
         `in_flight`: requests open at once. The HTTP client's pool looks at every open
-        connection for each request, so a request's CPU cost grows with the connections: a
-        digest-sized sendMessage took 2.8 ms of CPU one at a time and 5.0 ms at 64 at once,
-        and a fan-out at 300 messages a second ran out of CPU (bench/fanout.py). A send
-        waiting out a 429 or a back-off holds no place here.
+        connection for each request, so a request's CPU cost grows with the connections, and
+        a fast fan-out with many open at once ran out of CPU. A send waiting out a 429 or a
+        back-off holds no place here.
         """
         self._bot = bot
         self._store = store

@@ -46,3 +46,18 @@ def test_core_module_reads_no_environment(path: Path) -> None:
 def test_scanner_sees_imports_inside_functions() -> None:
     sample = "import os\ndef f():\n    from telegram.ext import Application\n    import slack_sdk\n"
     assert imported_packages(sample) & FORBIDDEN == {"telegram", "slack_sdk"}
+
+
+CORE_TESTS = Path(__file__).resolve().parent
+MEMORY_FAKES = CORE_TESTS.parents[1] / "fakes" / "memory.py"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*sorted(CORE_TESTS.glob("*.py")), MEMORY_FAKES],
+    ids=lambda p: p.name,
+)
+def test_core_tests_need_no_platform_either(path: Path) -> None:
+    """Tests of the core run without the adapters: those live in tests/rendering and beyond."""
+    imported = imported_packages(path.read_text(encoding="utf-8"))
+    assert not imported & (FORBIDDEN | {"bot"})

@@ -3,7 +3,6 @@
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import yaml
 
 from briefings.articles import normalise_space, parse_article
 from briefings.loader import Seeds, SeedsInvalid, load_seeds
+from tests.cli import run_cli
 
 from ..conftest import SEEDS
 
@@ -212,15 +212,7 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def _check(seeds_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "check"],
-        env={"BRIEFINGS_SEEDS_DIR": str(seeds_dir), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=SEEDS.parent,
-    )
+    return run_cli("check", env={"BRIEFINGS_SEEDS_DIR": str(seeds_dir)})
 
 
 def test_check_passes_on_the_shipped_seeds() -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from briefings.languages import LANGS, Lang
 from briefings.replies import Reply
-from tests.core.test_dialects import (
+from tests.platform_rules import (
     CLOCKS,
     CONTROL,
     PLAIN_LIMIT,

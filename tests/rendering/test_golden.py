@@ -1,7 +1,7 @@
 """Golden-text tests: the exact text of `/briefing` and of one day, in each language.
 
 A change to a template, a label or the dossier shows up here as a reviewable diff. Regenerate
-with `pytest tests/core/test_golden.py --update-golden` and read the diff before committing.
+with `pytest tests/rendering/test_golden.py --update-golden` and read the diff before committing.
 """
 
 import json
@@ -17,7 +17,7 @@ from briefings.rendering.dialects import DialectName
 
 from ..conftest import DURING
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+GOLDEN = Path(__file__).resolve().parent / "golden"
 SEPARATOR = "\n----- message -----\n"
 
 CASES = (

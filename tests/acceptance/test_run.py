@@ -1,36 +1,22 @@
 """`briefing-bot run` as an operator runs it: a real process, one loop, clean stops on signals."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT
-from .fake_telegram import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
+from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
+from tests.cli import run_cli, start_cli
 
 
 async def _start(fake: FakeTelegram, tmp_path: Path) -> asyncio.subprocess.Process:
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
         "TELEGRAM_API_URL": fake.base_url,
-        "BRIEFINGS_DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
         "BRIEFINGS_DIGEST_TICK_SECONDS": "1",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_cli("run", cwd=tmp_path, env=env)
 
 
 async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 20) -> str:
@@ -74,17 +60,12 @@ async def test_run_serves_telegram_and_stops_cleanly(tmp_path: Path, sig: signal
         await fake.close()
 
 
-def test_run_without_credentials_is_the_console(tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        input="/itinerary day 1\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-        env=env,
-    )
+def test_run_without_credentials_is_the_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Credentials in the developer's own environment stay there.
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:bogus-token-from-the-developer-shell")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-bogus")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-bogus")
+    result = run_cli("run", input="/itinerary day 1\n")
     assert result.returncode == 0, result.stderr
+    assert "started: Telegram" not in result.stdout + result.stderr
     assert "Monday 26 August 2024" in result.stdout

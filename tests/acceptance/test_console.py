@@ -2,23 +2,14 @@
 
 import json
 import subprocess
-import sys
 
 import pytest
 
-from ..conftest import ROOT
+from tests.cli import run_cli
 
 
 def chat(text: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", *args],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-    )
+    return run_cli("chat", *args, input=text)
 
 
 @pytest.mark.parametrize(

@@ -29,9 +29,7 @@ from briefings.rendering import Renderer
 from storage.chats import ChatStore
 from storage.engine import make_engine
 from storage.migrate import upgrade
-
-from ..conftest import DURING, SHARED
-from .fake_telegram import (
+from fakes.telegram_api import (
     BotApiSpec,
     FakeTelegram,
     blocked_by_user,
@@ -45,6 +43,8 @@ from .fake_telegram import (
     too_many_requests,
     wait_until,
 )
+
+from ..conftest import DURING, SHARED
 
 SPEC_PATH = SHARED / "specs" / "telegram-bot-api.json"
 # Quick retries keep the fault tests fast; the policy itself is the product's.

@@ -27,7 +27,7 @@ from bot.http import HttpServer
 from bot.payloads import slack_post_message
 from bot.settings import Settings
 from bot.slack.adapter import EVENTS_PATH, PLATFORM, SlackAdapter
-from bot.slack.messages import SHARE_ACTION, without_share_button
+from bot.slack.messages import SHARE_ACTION, SHARE_BLOCK
 from bot.slack.text import as_command, split_share, strip_mention, unescape
 from briefings.commands import Briefing, Context, handle
 from briefings.dossier import Text
@@ -38,9 +38,7 @@ from briefings.views import notice_reply
 from storage.chats import ChatStore
 from storage.engine import make_engine
 from storage.migrate import upgrade
-
-from ..conftest import DURING, ROOT, SHARED
-from .fake_slack import (
+from fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
     BOT_USER,
@@ -62,6 +60,8 @@ from .fake_slack import (
     sign,
     slash_command,
 )
+
+from ..conftest import DURING, ROOT, SHARED
 
 WEB_SPEC = SHARED / "specs" / "slack-web-api.openapi2.json"
 EVENTS_SPEC = SHARED / "specs" / "slack-events-api.asyncapi.json"
@@ -236,6 +236,11 @@ def expected(
 
 def without_channel(payload: Json) -> Json:
     return {k: v for k, v in payload.items() if k != "channel"}
+
+
+def without_share_button(blocks: list[Json]) -> list[Json]:
+    """An ephemeral reply's blocks less the Share button we add to them."""
+    return [b for b in blocks if b.get("block_id") != SHARE_BLOCK]
 
 
 def selected_day(blocks: list[Json]) -> str | None:

@@ -23,8 +23,7 @@ from briefings.views import notice_reply
 from storage.chats import ChatStore
 from storage.engine import make_engine
 from storage.migrate import upgrade
-
-from .fake_telegram import DEFAULT_TOKEN, FakeTelegram
+from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 
 
 @dataclass
