@@ -103,11 +103,11 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
     import asyncio
 
     from bot.console import ConsoleChat
+    from bot.session import SessionChatStates
     from bot.settings import Settings
     from briefings.conversation import Conversation
     from briefings.library import Library
     from briefings.loader import SeedsInvalid, load_seeds
-    from briefings.memory import MemoryChatStates
     from briefings.rendering.renderer import Renderer
 
     settings = Settings()
@@ -128,7 +128,7 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
 
     conversation = Conversation(
         library,
-        MemoryChatStates(),
+        SessionChatStates(),
         clock,
         default_lang=lang or settings.default_lang,
         persistent=False,
