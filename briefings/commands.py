@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Final
 
 from briefings.actions import Action
+from briefings.dates import format_day, format_visit_dates
 from briefings.days import read_day
 from briefings.dossier import Visit
 from briefings.labels import label
@@ -27,8 +28,6 @@ from briefings.views import (
     briefing_reply,
     day_reply,
     days_reply,
-    format_day,
-    format_visit_dates,
     help_reply,
     notice_reply,
     partnership_reply,

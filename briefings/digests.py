@@ -1,12 +1,13 @@
 """What each scheduled digest of a visit says (when it falls due is `schedule.py`)."""
 
 from briefings.articles import Article
+from briefings.dates import format_day
 from briefings.dossier import Visit
 from briefings.languages import Lang
 from briefings.partnership import Partnership
 from briefings.replies import Reply, Say
 from briefings.schedule import Digest, plan
-from briefings.views import briefing_reply, day_reply, format_day
+from briefings.views import briefing_reply, day_reply
 
 
 def digests(visit: Visit) -> list[Digest]:

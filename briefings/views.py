@@ -7,12 +7,17 @@ locale, citation marks), so templates only lay it out. Pure functions: no clock,
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_date, format_datetime, format_interval, format_skeleton
 
 from briefings.actions import Action
 from briefings.articles import Article
+from briefings.dates import (
+    format_day,
+    format_moment,
+    format_partial_date,
+    format_published,
+    format_short_day,
+    format_visit_dates,
+)
 from briefings.dossier import (
     Citation,
     Event,
@@ -21,7 +26,6 @@ from briefings.dossier import (
     SourceNote,
     Statement,
     Visit,
-    span_of,
 )
 from briefings.labels import label
 from briefings.languages import Lang
@@ -32,38 +36,6 @@ from briefings.schedule import Digest, due_at
 if TYPE_CHECKING:
     from briefings.commands import Command
     from briefings.library import Library
-
-_LOCALES: dict[Lang, str] = {"en": "en_GB", "it": "it_IT", "ko": "ko_KR"}
-# English in the day-month-year order both cities' staff write; Babel's en_GB adds a comma.
-_FULL: dict[Lang, str] = {"en": "EEEE d MMMM y", "it": "full", "ko": "full"}
-
-
-def format_day(day: date, lang: Lang) -> str:
-    return format_date(day, _FULL[lang], locale=_LOCALES[lang])
-
-
-def format_short_day(day: date, lang: Lang) -> str:
-    return format_skeleton("MMMEd", day, locale=_LOCALES[lang])
-
-
-def format_span(start: date, end: date, lang: Lang) -> str:
-    return f"{format_day(start, lang)} – {format_day(end, lang)}"
-
-
-def format_visit_dates(visit: Visit, lang: Lang) -> str:
-    """`26–28 August 2024` as the locale writes a span, or `April 2024, days not stated`."""
-    if visit.start is not None and visit.end is not None:
-        return format_interval(visit.start, visit.end, "yMMMMd", locale=_LOCALES[lang])
-    month = format_skeleton("yMMMM", visit.first_day, locale=_LOCALES[lang])
-    return label("month_days_not_stated", lang, month=month)
-
-
-def format_partial_date(when: str, lang: Lang) -> str:
-    """A `YYYY-MM` as `April 2024`, a `YYYY-MM-DD` as a full day: never more precise than given."""
-    first, _ = span_of(when)
-    if len(when) == len("YYYY-MM"):
-        return format_skeleton("yMMMM", first, locale=_LOCALES[lang])
-    return format_day(first, lang)
 
 
 def agreement_data(partnership: Partnership, marks: "Marks", lang: Lang) -> dict[str, Any]:
@@ -115,7 +87,7 @@ class Marks:
 def article_label(article: Article, lang: Lang) -> str:
     outlet = article.outlet or label("outlet_not_stated", lang)
     when = (
-        format_date(article.published.date(), "medium", locale=_LOCALES[lang])
+        format_published(article.published.date(), lang)
         if article.published
         else label("published_not_stated", lang)
     )
@@ -459,7 +431,6 @@ def subscription_reply(
 ) -> Reply:
     """What a subscription will send and when, in the subscriber's own time zone: the digests
     of every dated visit of the partnership."""
-    zone = ZoneInfo(timezone)
     schedule = []
     for digest in plan:
         visit = library.visit(digest.visit_id)
@@ -468,17 +439,8 @@ def subscription_reply(
             {
                 "kind": label(f"digest_kind_{digest.kind}", lang),
                 "visit": visit.title(lang) if visit else digest.visit_id,
-                "when": format_datetime(
-                    moment.astimezone(zone), _WHEN[lang], tzinfo=zone, locale=_LOCALES[lang]
-                ),
+                "when": format_moment(moment, timezone, lang),
                 "past": moment <= now,
             }
         )
     return Reply("subscription", lang, {"headline": headline, "schedule": schedule, "tz": timezone})
-
-
-_WHEN: dict[Lang, str] = {
-    "en": "EEE d MMM y, HH:mm",
-    "it": "EEE d MMM y, HH:mm",
-    "ko": "y년 M월 d일 (E) HH:mm",
-}

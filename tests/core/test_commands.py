@@ -1,14 +1,17 @@
 """Dialogue tests of the command table: what a user types, what the bot answers (plain text)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
-from briefings.commands import COMMANDS, Briefing, Context, handle
+from briefings.actions import Action
+from briefings.commands import COMMANDS, SetLang
 from briefings.languages import Lang
-from briefings.rendering import Renderer
+from briefings.library import Library
+from briefings.rendering.renderer import Renderer
 
 from ..conftest import DURING, SEOUL
+from .talk import AUGUST, outcome, plain
 
 BEFORE = datetime(2024, 8, 20, 12, 0, tzinfo=SEOUL)
 AFTER = datetime(2024, 9, 2, 12, 0, tzinfo=SEOUL)
@@ -17,30 +20,29 @@ MONDAY_EVENING = datetime(2024, 8, 26, 22, 0, tzinfo=SEOUL)
 TUESDAY = {
     "en": "Tuesday 27 August 2024",
     "it": "martedì 27 agosto 2024",
-    "ko": "2024년 8월 27일 화요일",
+    "ko": "2024. 8. 27.(화)",
 }
 MONDAY = {
     "en": "Monday 26 August 2024",
     "it": "lunedì 26 agosto 2024",
-    "ko": "2024년 8월 26일 월요일",
+    "ko": "2024. 8. 26.(월)",
 }
 WEDNESDAY = {
     "en": "Wednesday 28 August 2024",
     "it": "mercoledì 28 agosto 2024",
-    "ko": "2024년 8월 28일 수요일",
+    "ko": "2024. 8. 28.(수)",
 }
 
 
 def say(
-    briefing: Briefing,
+    library: Library,
     renderer: Renderer,
     text: str,
     lang: Lang = "en",
     now: datetime = DURING,
     private: bool = True,
 ) -> str:
-    reply = handle(briefing, Context(lang, now, private), text)
-    return "\n".join(m.text for m in renderer.render(reply, "plain"))
+    return plain(renderer, outcome(library, text, lang, now, private=private))
 
 
 DIALOGUE = [
@@ -95,7 +97,7 @@ DIALOGUE = [
         "/briefing",
         [
             "The Mayor of Turin in Gwangju",
-            "Monday 26 August 2024 – Wednesday 28 August 2024",
+            "26–28 August 2024",
             "patto di collaborazione",
             "우호협력 협정",
             "Date not stated",
@@ -117,7 +119,7 @@ DIALOGUE = [
     ("en", DURING, "/briefing@BriefingsBot", ["What was said"], []),
     # Help, language, the unknown.
     ("en", DURING, "/help", ["/itinerary [day]", "/who <name>", "/lang <en|it|ko>"], []),
-    ("it", DURING, "/start", ["Ciao!", "/briefing", "Tutta la visita"], []),
+    ("it", DURING, "/start", ["Torino–Gwangju: note informative", "/briefing"], ["Ciao"]),
     ("en", DURING, "/frobnicate", ["I don't know the command “/frobnicate”", "/help"], []),
     ("ko", DURING, "/frobnicate", ["/help"], ["I don't know"]),
     ("en", DURING, "/lang xx", ["Choose a language"], []),
@@ -133,7 +135,7 @@ DIALOGUE = [
 
 @pytest.mark.parametrize(("lang", "now", "text", "expected", "absent"), DIALOGUE)
 def test_dialogue(
-    briefing: Briefing,
+    library: Library,
     renderer: Renderer,
     lang: Lang,
     now: datetime,
@@ -141,53 +143,51 @@ def test_dialogue(
     expected: list[str],
     absent: list[str],
 ) -> None:
-    answer = say(briefing, renderer, text, lang, now)
+    answer = say(library, renderer, text, lang, now)
     for fragment in expected:
         assert fragment in answer
     for fragment in absent:
         assert fragment not in answer
 
 
-def test_groups_get_no_answer_to_plain_talk(briefing: Briefing, renderer: Renderer) -> None:
-    answer = say(briefing, renderer, "martedì", "it", DURING, private=False)
+def test_groups_get_no_answer_to_plain_talk(library: Library, renderer: Renderer) -> None:
+    answer = say(library, renderer, "martedì", "it", DURING, private=False)
     assert TUESDAY["it"] not in answer
 
 
-def test_lang_sets_the_language_and_nothing_else(briefing: Briefing) -> None:
-    assert handle(briefing, Context("en", DURING), "/lang ko").set_lang == "ko"
-    assert handle(briefing, Context("en", DURING), "/lang klingon").set_lang is None
-    assert handle(briefing, Context("en", DURING), "/who kang").set_lang is None
+def test_lang_sets_the_language_and_nothing_else(library: Library) -> None:
+    assert outcome(library, "/lang ko", "en", DURING).effects == (SetLang("ko"),)
+    assert outcome(library, "/lang klingon", "en", DURING).effects == ()
+    assert outcome(library, "/who kang", "en", DURING).effects == ()
 
 
-def test_help_lists_every_command_of_the_table(briefing: Briefing, renderer: Renderer) -> None:
+def test_help_lists_every_command_of_the_table(library: Library, renderer: Renderer) -> None:
     for lang in ("en", "it", "ko"):
-        answer = say(briefing, renderer, "/help", lang)  # type: ignore[arg-type]
+        answer = say(library, renderer, "/help", lang)  # type: ignore[arg-type]
         for command in COMMANDS:
             assert f"/{command.name}" in answer
+        slack = "\n".join(
+            m.text for m in renderer.render(outcome(library, "/help", "en", DURING).reply, "slack")
+        )
+        assert "/briefing itinerary" in slack
 
 
-def test_day_view_has_buttons_for_every_day(briefing: Briefing) -> None:
-    reply = handle(briefing, Context("it", DURING), "/itinerary martedì")
-    assert [b.command for b in reply.buttons] == [
-        "itinerary 2024-08-26",
-        "itinerary 2024-08-27",
-        "itinerary 2024-08-28",
+def test_day_view_has_buttons_for_every_day(library: Library) -> None:
+    reply = outcome(library, "/itinerary martedì", "it", DURING).reply
+    assert [b.action for b in reply.buttons] == [
+        Action("day", AUGUST, date(2024, 8, 26)),
+        Action("day", AUGUST, date(2024, 8, 27)),
+        Action("day", AUGUST, date(2024, 8, 28)),
     ]
     assert [b.selected for b in reply.buttons] == [False, True, False]
-    assert all(len(b.command.encode()) <= 64 for b in reply.buttons)
-
-
-def test_a_day_button_command_answers_that_day(briefing: Briefing, renderer: Renderer) -> None:
-    command = handle(briefing, Context("en", DURING), "/briefing").buttons[2].command
-    assert WEDNESDAY["en"] in say(briefing, renderer, "/" + command)
 
 
 def test_quotes_show_translation_marks_in_the_users_language(
-    briefing: Briefing, renderer: Renderer
+    library: Library, renderer: Renderer
 ) -> None:
-    italian = say(briefing, renderer, "/briefing", "it")
+    italian = say(library, renderer, "/briefing", "it")
     assert "La collaborazione e i progetti condivisi" in italian
     assert "tradotto dal coreano" in italian
-    korean = say(briefing, renderer, "/briefing", "ko")
+    korean = say(library, renderer, "/briefing", "ko")
     assert "광주와 토리노는 대표적 자동차산업 도시이다" in korean
     assert "이탈리아어 번역" in korean

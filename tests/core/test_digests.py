@@ -4,18 +4,22 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from briefings.commands import Briefing, Context, handle
+from briefings.commands import Subscribe, Unsubscribe
 from briefings.digests import digests
+from briefings.languages import Lang
+from briefings.library import Library
 from briefings.loader import Seeds
-from briefings.rendering import Renderer
+from briefings.ports import ChatState, Subscription
+from briefings.rendering.renderer import Renderer
 from briefings.schedule import Digest, due_at, parse_time
-from briefings.subscriptions import ChatRef, Subscribed, parse_subscribe, valid_timezone
+from briefings.subscriptions import parse_subscribe, valid_timezone
 
 from ..conftest import DURING
+from .talk import APRIL, AUGUST, outcome, plain
 
 
 def test_a_visit_has_an_eve_three_mornings_and_a_recap(seeds: Seeds) -> None:
-    keys = [d.key for d in digests(seeds.visit)]
+    keys = [d.key for d in digests(seeds.visits[-1])]
     assert keys == [
         "turin-gwangju-2024:eve:2024-08-25",
         "turin-gwangju-2024:morning:2024-08-26",
@@ -95,57 +99,51 @@ def test_valid_timezone_rejects_abbreviations_and_paths() -> None:
     assert not valid_timezone("Europe/../../etc")
 
 
-class RecordingBook:
-    """A subscription book that records what the commands asked of it."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-        self.current_value: Subscribed | None = None
-
-    def subscribe(self, chat: ChatRef, at: time, timezone: str, lang: str) -> None:
-        self.calls.append(("subscribe", chat.key, f"{at:%H:%M}", timezone, lang))
-        self.current_value = Subscribed(at, timezone, lang)  # type: ignore[arg-type]
-
-    def unsubscribe(self, chat: ChatRef) -> bool:
-        self.calls.append(("unsubscribe", chat.key))
-        had, self.current_value = self.current_value is not None, None
-        return had
-
-    def current(self, chat: ChatRef) -> Subscribed | None:
-        return self.current_value
+def _say(library: Library, renderer: Renderer, text: str, lang: Lang = "en", **kw: object) -> str:
+    return plain(renderer, outcome(library, text, lang, DURING, **kw))
 
 
-def _say(
-    briefing: Briefing, renderer: Renderer, book: RecordingBook | None, text: str, lang: str = "en"
-) -> str:
-    chat = ChatRef("telegram", "42") if book is not None else None
-    reply = handle(briefing, Context(lang, DURING, chat=chat, book=book), text)  # type: ignore[arg-type]
-    return "\n".join(m.text for m in renderer.render(reply, "plain"))
-
-
-def test_subscribe_dialogue(briefing: Briefing, renderer: Renderer) -> None:
-    book = RecordingBook()
-    answer = _say(briefing, renderer, book, "/subscribe 07:30 Europe/Rome", "it")
-    assert book.calls == [("subscribe", "42", "07:30", "Europe/Rome", "it")]
+def test_subscribe_asks_for_a_subscription_and_shows_its_schedule(
+    library: Library, renderer: Renderer
+) -> None:
+    result = outcome(library, "/subscribe 07:30 Europe/Rome", "it", DURING)
+    assert result.effects == (Subscribe("turin-gwangju", time(7, 30), "Europe/Rome"),)
+    answer = plain(renderer, result)
     assert "alle 07:30 (Europe/Rome)" in answer
     # The eve preview is 07:30 in Rome on Sunday 25 August, already past at DURING.
-    assert "dom 25 ago 2024, 07:30: Anteprima della vigilia (passato)" in answer
+    assert "dom 25 ago 2024, 07:30: Anteprima della vigilia" in answer
     assert "gio 29 ago 2024, 07:30: Riepilogo finale" in answer
-    assert "Riepilogo finale (passato)" not in answer
-    listing = _say(briefing, renderer, book, "/subscriptions")
-    assert "07:30 (Europe/Rome), in italiano" in listing
-    assert "Unsubscribed" in _say(briefing, renderer, book, "/unsubscribe")
-    assert "has no digests" in _say(briefing, renderer, book, "/unsubscribe")
-    assert "has no digests" in _say(briefing, renderer, book, "/subscriptions")
+    # DURING is 02:00 on the 27th in Rome: the eve and the first morning are past.
+    assert answer.count("(passato)") == 2
 
 
-def test_bad_subscribe_changes_nothing(briefing: Briefing, renderer: Renderer) -> None:
-    book = RecordingBook()
-    answer = _say(briefing, renderer, book, "/subscribe 07:30 Moon/Base", "ko")
-    assert book.calls == []
+def test_subscriptions_and_unsubscribe_read_the_chats_state(
+    library: Library, renderer: Renderer
+) -> None:
+    state = ChatState("it", subscription=Subscription("turin-gwangju", time(7, 30), "Europe/Rome"))
+    listing = _say(library, renderer, "/subscriptions", "ko", state=state)
+    assert "07:30(Europe/Rome)에 한국어로 알림을 받습니다" in listing
+    result = outcome(library, "/unsubscribe", "en", DURING, state=state)
+    assert result.effects == (Unsubscribe(),)
+    assert "Unsubscribed" in plain(renderer, result)
+    assert "has no digests" in _say(library, renderer, "/unsubscribe")
+    assert "has no digests" in _say(library, renderer, "/subscriptions")
+
+
+def test_bad_subscribe_changes_nothing(library: Library, renderer: Renderer) -> None:
+    result = outcome(library, "/subscribe 07:30 Moon/Base", "ko", DURING)
+    assert result.effects == ()
+    answer = plain(renderer, result)
     assert "“Moon/Base”" in answer
     assert "예: /subscribe 07:30 Asia/Seoul" in answer
 
 
-def test_subscribe_in_the_console_explains_itself(briefing: Briefing, renderer: Renderer) -> None:
-    assert "Telegram or Slack" in _say(briefing, renderer, None, "/subscribe")
+def test_subscribe_in_the_console_explains_itself(library: Library, renderer: Renderer) -> None:
+    assert "Telegram or Slack" in _say(library, renderer, "/subscribe", persistent=False)
+
+
+def test_a_visit_without_days_has_no_digests(library: Library) -> None:
+    april = library.visit(APRIL)
+    assert april is not None
+    assert digests(april) == []
+    assert {d.visit_id for d in library.plan("turin-gwangju")} == {AUGUST}
