@@ -18,12 +18,17 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
-from bot.payloads import slack_post_message, telegram_send_message
-from briefings.commands import Briefing, Context, handle
+from bot.slack.payloads import post_message as slack_post_message
+from bot.telegram.payloads import send_message as telegram_send_message
+from briefings.actions import Action
+from briefings.commands import Scope, show
+from briefings.commands import answer as command_answer
 from briefings.languages import Lang
+from briefings.library import Library
 from briefings.loader import load_seeds
-from briefings.rendering import SLACK_FALLBACK_LIMIT, Message, Renderer
+from briefings.ports import ChatState
 from briefings.rendering.dialects import DialectName
+from briefings.rendering.renderer import SLACK_FALLBACK_LIMIT, Message, Renderer
 from briefings.replies import Reply
 from tests.telegram_html import ALLOWED_TAGS, telegram_length, telegram_text, utf16_length, validate
 
@@ -54,11 +59,13 @@ CLOCKS: dict[str, datetime] = {
 }
 
 
+AUGUST = "turin-gwangju-2024"
+
+
 @cache
-def briefing() -> Briefing:
+def library() -> Library:
     """The seeds, loaded once for the whole session."""
-    seeds = load_seeds(SEEDS_DIR)
-    return Briefing(seeds.visit, seeds.articles)
+    return Library(load_seeds(SEEDS_DIR))
 
 
 @cache
@@ -66,8 +73,17 @@ def renderer() -> Renderer:
     return Renderer()
 
 
-def answer(text: str, lang: Lang, now: datetime) -> Reply:
-    return handle(briefing(), Context(lang, now), text)
+def answer(text: str, lang: Lang, now: datetime, visit: str = AUGUST) -> Reply:
+
+    chosen = library().visit(visit)
+    assert chosen is not None
+    return command_answer(Scope(library(), chosen, lang, now, ChatState()), text).reply
+
+
+def press(action: Action, lang: Lang, now: datetime) -> Reply:
+    chosen = library().visit(AUGUST)
+    assert chosen is not None
+    return show(Scope(library(), chosen, lang, now, ChatState()), action)
 
 
 @cache
@@ -188,8 +204,8 @@ def plain_problems(messages: Sequence[Message], reply: Reply) -> list[str]:
             problems.append(f"{where}: entity {bad.group()!r}")
         if bad := CONTROL.search(text):
             problems.append(f"{where}: control character {bad.group()!r}")
-        if message.blocks:
-            problems.append(f"{where}: blocks in plain text")
+        if message.sections:
+            problems.append(f"{where}: Slack sections in plain text")
         if message.buttons and n != len(messages) - 1:
             problems.append(f"{where}: buttons on a message that is not the last")
     return problems
@@ -210,9 +226,4 @@ def split_losses(messages: Sequence[Message], items: Sequence[str]) -> list[str]
 
 
 def slack_sections(messages: Sequence[Message]) -> list[str]:
-    return [
-        block["text"]["text"]
-        for message in messages
-        for block in message.blocks
-        if block["type"] == "section"
-    ]
+    return [section for message in messages for section in message.sections]

@@ -56,7 +56,8 @@ class Dialect:
     command_format: str = "/{}"
 
     def command(self, name: str) -> str:
-        return self.command_format.format(name)
+        # Slack's umbrella is itself the briefing: `/briefing`, not `/briefing briefing`.
+        return f"/{name}" if name == UMBRELLA else self.command_format.format(name)
 
     def bold(self, text: str) -> Markup:
         return Markup(self.bold_format.format(self.escape(text)))

@@ -35,9 +35,6 @@ from briefings.labels import label
 from briefings.languages import Lang
 from briefings.rendering import SLACK_MAX_BLOCKS, Renderer
 from briefings.views import notice_reply
-from storage.chats import ChatStore
-from storage.engine import make_engine
-from storage.migrate import upgrade
 from fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -60,6 +57,9 @@ from fakes.slack_api import (
     sign,
     slash_command,
 )
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 
 from ..conftest import DURING, ROOT, SHARED
 

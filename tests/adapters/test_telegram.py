@@ -26,9 +26,6 @@ from bot.telegram.sending import PLATFORM, RetryPolicy
 from briefings.commands import COMMANDS, Briefing, Context, handle
 from briefings.languages import Lang
 from briefings.rendering import Renderer
-from storage.chats import ChatStore
-from storage.engine import make_engine
-from storage.migrate import upgrade
 from fakes.telegram_api import (
     BotApiSpec,
     FakeTelegram,
@@ -43,6 +40,9 @@ from fakes.telegram_api import (
     too_many_requests,
     wait_until,
 )
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 
 from ..conftest import DURING, SHARED
 

@@ -20,10 +20,10 @@ from briefings.delivery import Outcome
 from briefings.rendering import Message, Renderer
 from briefings.replies import Reply
 from briefings.views import notice_reply
+from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from storage.chats import ChatStore
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 
 
 @dataclass

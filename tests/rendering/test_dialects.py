@@ -12,15 +12,16 @@ import pytest
 
 from briefings.commands import COMMANDS
 from briefings.languages import LANGS, Lang
-from briefings.rendering import Message
 from briefings.rendering.dialects import DialectName
+from briefings.rendering.renderer import Message
 from briefings.replies import Reply
 from tests.platform_rules import (
+    AUGUST,
     CLOCKS,
     DIALECT_NAMES,
-    answer,
-    briefing,
+    library,
     plain_problems,
+    press,
     rendered,
     renderer,
     slack_problems,
@@ -30,7 +31,9 @@ from tests.platform_rules import (
 )
 from tests.telegram_html import telegram_text
 
-VISIT_DAYS = tuple(d.isoformat() for d in briefing().visit.days)
+VISIT = library().visit(AUGUST)
+assert VISIT is not None
+VISIT_DAYS = tuple(d.isoformat() for d in VISIT.days)
 ARGS: dict[str, tuple[str, ...]] = {
     "itinerary": (
         "",
@@ -48,6 +51,8 @@ ARGS: dict[str, tuple[str, ...]] = {
     "who": ("", "kang", "강기정", "lo russo", "lorusso", "nobody", "sindaco", "ambassador"),
     "lang": ("", "en", "it", "ko", "italiano", "한국어", "klingon"),
     "briefing": ("", "itinerary tuesday", "who kang", "/people", "nonsense words"),
+    "visit": ("", "1", "2", "aprile", "torino", "8월", "auto", "99", "nothing like it"),
+    "subscribe": ("", "07:30", "07:30 Europe/Rome", "25:99", "Moon/Base"),
 }
 OTHER_INPUTS = (
     "",
@@ -139,7 +144,7 @@ def test_briefing_is_split_in_telegram_and_loses_nothing(lang: Lang) -> None:
     _, messages = rendered("/briefing", lang, "during")
     telegram = [telegram_text(m.text) for m in messages["telegram"]]
     assert len(telegram) > 1
-    visit = briefing().visit
+    visit = VISIT
     expected = [
         *(event.title(lang) for event in visit.programme),
         *(quote.text(lang) for quote in visit.quotes),
@@ -157,6 +162,6 @@ def test_day_buttons_run_the_day_they_name(lang: Lang) -> None:
     reply, _ = rendered("/itinerary", lang, "during")
     assert len(reply.buttons) == len(VISIT_DAYS)
     for button, day in zip(reply.buttons, VISIT_DAYS, strict=True):
-        pressed = answer("/" + button.command, lang, CLOCKS["during"])
+        pressed = press(button.action, lang, CLOCKS["during"])
         assert pressed.view == "day"
         assert [b.selected for b in pressed.buttons] == [d == day for d in VISIT_DAYS]

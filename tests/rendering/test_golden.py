@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.payloads import slack_post_message, telegram_send_message
-from briefings.commands import Briefing, Context, handle
+from bot.slack.payloads import post_message as slack_post_message
+from bot.telegram.payloads import send_message as telegram_send_message
 from briefings.languages import Lang
-from briefings.rendering import Renderer
+from briefings.library import Library
 from briefings.rendering.dialects import DialectName
+from briefings.rendering.renderer import Renderer
+from tests.core.talk import outcome
 
 from ..conftest import DURING
 
@@ -31,11 +33,9 @@ CASES = (
 
 
 def _render(
-    briefing: Briefing, renderer: Renderer, text: str, lang: Lang, dialect: DialectName
+    library: Library, renderer: Renderer, text: str, lang: Lang, dialect: DialectName
 ) -> str:
-    prefix = "/briefing " if dialect == "slack" else "/"  # as each adapter asks
-    context = Context(lang, DURING, command_prefix=prefix)
-    messages = renderer.render(handle(briefing, context, text), dialect)
+    messages = renderer.render(outcome(library, text, lang, DURING).reply, dialect)
     if dialect == "telegram":
         parts = [
             json.dumps(telegram_send_message(m, 0), ensure_ascii=False, indent=1) for m in messages
@@ -52,7 +52,7 @@ def _render(
 @pytest.mark.parametrize(("name", "text", "lang", "dialect"), CASES)
 def test_golden(
     request: pytest.FixtureRequest,
-    briefing: Briefing,
+    library: Library,
     renderer: Renderer,
     name: str,
     text: str,
@@ -61,7 +61,7 @@ def test_golden(
 ) -> None:
     suffix = "txt" if dialect == "plain" else "json"
     path = GOLDEN / f"{name}.{lang}.{dialect}.{suffix}"
-    actual = _render(briefing, renderer, text, lang, dialect)
+    actual = _render(library, renderer, text, lang, dialect)
     if request.config.getoption("--update-golden"):
         path.write_text(actual, encoding="utf-8")
     assert path.exists(), f"{path.name} is missing: run with --update-golden and review it"

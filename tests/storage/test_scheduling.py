@@ -38,13 +38,13 @@ from briefings.ports import ChatRef, Subscription
 from briefings.rendering import Renderer
 from briefings.replies import Reply
 from briefings.schedule import Digest
+from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
 from storage.chats import SqlChatStates
 from storage.engine import make_engine
 from storage.ledger import Ledger
 from storage.migrate import upgrade
 from storage.schema import Chat, Delivery
 from storage.schema import Subscription as SubscriptionRow
-from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
 
 MORNING = label("digest_morning", "en")
 BEFORE_VISIT = datetime(2024, 8, 20, tzinfo=UTC)
