@@ -34,7 +34,13 @@ class ConsoleChat:
         return ChatRef("console", str(CONSOLE_CHAT_ID))
 
     async def answer(self, line: str) -> None:
-        incoming = Incoming(self.chat, "private", "console", self.lang, text=line)
+        await self._show(Incoming(self.chat, "private", "console", self.lang, text=line))
+
+    async def press(self, payload: str) -> None:
+        """A button's payload, as a platform would hand it back (tests drive buttons here)."""
+        await self._show(Incoming(self.chat, "private", "console", self.lang, action=payload))
+
+    async def _show(self, incoming: Incoming) -> None:
         reply = (await self.conversation.handle(incoming)).reply
         for message in self.renderer.render(reply, self.dialect):
             if self.dialect == "telegram":

@@ -16,7 +16,7 @@ def chat(text: str, *args: str) -> subprocess.CompletedProcess[str]:
     ("line", "args", "expected"),
     [
         ("/itinerary martedì", ["--lang", "it"], "martedì 27 agosto 2024"),
-        ("/itinerary 8월 27일", ["--lang", "ko"], "2024년 8월 27일 화요일"),
+        ("/itinerary 8월 27일", ["--lang", "ko"], "2024. 8. 27.(화)"),
         ("/itinerary day 2", [], "Tuesday 27 August 2024"),
     ],
 )
@@ -47,7 +47,7 @@ def test_today_and_next_follow_now(now: str, today: str, next_day: str) -> None:
 
 def test_lang_changes_the_language_for_the_rest_of_the_session() -> None:
     result = chat("/lang ko\n/itinerary day 1\n")
-    assert "2024년 8월 26일 월요일" in result.stdout
+    assert "2024. 8. 26.(월)" in result.stdout
 
 
 def test_telegram_format_prints_send_message_parameters() -> None:
@@ -86,3 +86,72 @@ def test_blank_lines_are_ignored_and_markup_is_not_echoed() -> None:
     payload = json.loads(result.stdout.splitlines()[0])
     assert "<b>x</b>" not in payload["text"]
     assert "&lt;b&gt;x&lt;/b&gt;" in payload["text"]
+
+
+def test_visits_lists_both_visits() -> None:
+    result = chat("/visits\n")
+    assert result.returncode == 0, result.stderr
+    assert "The Mayor of Turin in Gwangju · 26–28 August 2024" in result.stdout
+    assert "The Mayor of Gwangju in Turin · April 2024, days not stated" in result.stdout
+
+
+def test_the_april_visit_is_briefed_without_invented_days() -> None:
+    result = chat("/visit 2\n/briefing\n/itinerary tuesday\n")
+    assert result.returncode == 0, result.stderr
+    assert "The Mayor of Gwangju in Turin" in result.stdout
+    assert "April 2024, days not stated" in result.stdout
+    assert "do not state its days" in result.stdout
+    assert "Tuesday" not in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+async def test_the_dialogue_through_the_console_in_every_format(library) -> None:
+    """What the console prints for each step is the core's answer in that dialect, exactly."""
+    import io
+
+    from bot.console import CONSOLE_CHANNEL, CONSOLE_CHAT_ID, ConsoleChat
+    from bot.session import SessionChatStates
+    from bot.slack.payloads import post_message
+    from bot.telegram.payloads import send_message
+    from briefings.conversation import Conversation, Incoming
+    from briefings.ports import ChatRef
+    from briefings.rendering.renderer import Renderer
+    from tests.dialogue import DIALOGUE, NOW
+
+    renderer = Renderer()
+    for dialect in ("plain", "telegram", "slack"):
+        out = io.StringIO()
+        console = ConsoleChat(
+            Conversation(library, SessionChatStates(), lambda: NOW, persistent=False),
+            renderer,
+            dialect=dialect,
+            out=out,
+        )
+        reference = Conversation(library, SessionChatStates(), lambda: NOW, persistent=False)
+        chat_ref = ChatRef("console", str(CONSOLE_CHAT_ID))
+        for step in DIALOGUE:
+            out.seek(0)
+            out.truncate()
+            if step.press is not None:
+                await console.press(step.press)
+            else:
+                await console.answer(step.text or "")
+            incoming = Incoming(chat_ref, "private", "console", text=step.text, action=step.press)
+            reply = (await reference.handle(incoming)).reply
+            messages = renderer.render(reply, dialect)
+            if dialect == "telegram":
+                expected = "".join(
+                    json.dumps(send_message(m, CONSOLE_CHAT_ID), ensure_ascii=False) + "\n"
+                    for m in messages
+                )
+            elif dialect == "slack":
+                expected = "".join(
+                    json.dumps(post_message(m, CONSOLE_CHANNEL), ensure_ascii=False) + "\n"
+                    for m in messages
+                )
+            else:
+                expected = "".join(m.text + "\n\n" for m in messages)
+            assert out.getvalue() == expected, f"{dialect}: {step}"
+            plain = "\n".join(m.text for m in renderer.render(reply, "plain"))
+            for fragment in step.says:
+                assert fragment in plain, f"{step}: {fragment!r}"
