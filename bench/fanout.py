@@ -42,17 +42,17 @@ from briefings.delivery import DeliveryPolicy, Dispatcher
 from briefings.digests import digests
 from briefings.loader import Seeds, load_seeds
 from briefings.rendering import Renderer
-from storage.chats import SqlChatStates
-from storage.engine import make_engine
-from storage.ledger import Claimed, Ledger, Settled
-from storage.migrate import upgrade
-from storage.schema import Chat, Delivery, Subscription
 from fakes.telegram_api import (
     DEFAULT_TOKEN,
     FakeTelegram,
     server_error,
     too_many_requests,
 )
+from storage.chats import SqlChatStates
+from storage.engine import make_engine
+from storage.ledger import Claimed, Ledger, Settled
+from storage.migrate import upgrade
+from storage.schema import Chat, Delivery, Subscription
 
 SUBSCRIBERS = int(os.environ.get("BENCH_FANOUT_SUBSCRIBERS", "10000"))
 CAP = float(os.environ.get("BENCH_FANOUT_CAP", "300"))  # messages per second

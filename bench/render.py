@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-import briefings.rendering
+import briefings.rendering.renderer
 from bot.settings import Settings
-from briefings.commands import Briefing, Context, handle
+from briefings.commands import Scope, answer
 from briefings.languages import LANGS, Lang
+from briefings.library import Library
 from briefings.loader import load_seeds
-from briefings.rendering import Renderer
+from briefings.ports import ChatState
 from briefings.rendering.dialects import ITEM_BREAK, DialectName
+from briefings.rendering.renderer import Renderer
 from briefings.replies import Reply
 
 RUNS = 200
@@ -36,7 +38,7 @@ DIGESTS: tuple[tuple[str, str, str], ...] = (
     ("who", "/who kang", "who"),
 )
 DIALECT_NAMES: tuple[DialectName, ...] = ("plain", "telegram", "slack")
-TEMPLATES = Path(briefings.rendering.__file__).with_name("templates")
+TEMPLATES = Path(briefings.rendering.renderer.__file__).with_name("templates")
 
 
 def medians_ns(fns: dict[str, Callable[[], object]], runs: int = RUNS) -> dict[str, float]:
@@ -65,6 +67,14 @@ def _key(key: str, **values: object) -> str:
     return key
 
 
+def _say(say: object) -> str:
+    return str(getattr(say, "key", ""))
+
+
+def _command(name: str) -> str:
+    return "/" + name
+
+
 def bare_environment() -> jinja2.Environment:
     """Same loader and whitespace options as Renderer; none of its escaping or labels."""
     env = jinja2.Environment(
@@ -76,6 +86,8 @@ def bare_environment() -> jinja2.Environment:
     env.filters["b"] = _identity
     env.filters["i"] = _identity
     env.globals["t"] = _key
+    env.globals["say"] = _say
+    env.globals["cmd"] = _command
     env.globals["cut"] = ITEM_BREAK
     return env
 
@@ -84,11 +96,16 @@ def bare_render(env: jinja2.Environment, reply: Reply) -> str:
     return env.get_template(f"{reply.view}.j2").render(**reply.data, lang=reply.lang)
 
 
-def build_replies(briefing: Briefing, now: datetime) -> dict[tuple[str, str], Reply]:
+def scope(library: Library, lang: Lang, now: datetime) -> Scope:
+    visit = library.current(now)
+    return Scope(library, visit, lang, now, ChatState())
+
+
+def build_replies(library: Library, now: datetime) -> dict[tuple[str, str], Reply]:
     replies: dict[tuple[str, str], Reply] = {}
     for name, command, view in DIGESTS:
         for lang in LANGS:
-            reply = handle(briefing, Context(lang, now), command)
+            reply = answer(scope(library, lang, now), command).reply
             if reply.view != view:
                 raise RuntimeError(f"{command} in {lang} gave view {reply.view!r}, not {view!r}")
             replies[name, lang] = reply
@@ -99,10 +116,10 @@ def _us(ns: float) -> str:
     return f"{ns / 1000:9.1f}"
 
 
-def _handle_fns(briefing: Briefing, now: datetime, command: str) -> dict[str, Callable[[], object]]:
+def _answer_fns(library: Library, now: datetime, command: str) -> dict[str, Callable[[], object]]:
     def call(lang: Lang) -> Callable[[], object]:
-        ctx = Context(lang, now)
-        return lambda: handle(briefing, ctx, command)
+        context = scope(library, lang, now)
+        return lambda: answer(context, command)
 
     return {lang: call(lang) for lang in LANGS}
 
@@ -130,18 +147,17 @@ def _compile_fns(renderer: Renderer, reply: Reply) -> dict[str, Callable[[], obj
 
 
 def main() -> None:
-    seeds = load_seeds(Settings().seeds_dir)
-    briefing = Briefing(seeds.visit, seeds.articles)
-    # A fixed clock inside the visit, so the replies are the same on every run.
-    now = datetime(2024, 8, 26, 9, 0, tzinfo=ZoneInfo(seeds.visit.timezone))
-    replies = build_replies(briefing, now)
+    library = Library(load_seeds(Settings().seeds_dir))
+    # A fixed clock inside the August visit, so the replies are the same on every run.
+    now = datetime(2024, 8, 26, 9, 0, tzinfo=ZoneInfo("Asia/Seoul"))
+    replies = build_replies(library, now)
     renderer = Renderer()
     bare = bare_environment()
 
-    print(f"== handle(): building the reply (median of {RUNS}, µs) ==")
+    print(f"== answer(): building the reply (median of {RUNS}, µs) ==")
     print(f"{'digest':<9} {'command':<22} {'en µs':>9} {'it µs':>9} {'ko µs':>9}")
     for name, command, _ in DIGESTS:
-        handled = medians_ns(_handle_fns(briefing, now, command))
+        handled = medians_ns(_answer_fns(library, now, command))
         cells = " ".join(_us(handled[lang]) for lang in LANGS)
         print(f"{name:<9} {command:<22} {cells}")
 

@@ -34,9 +34,6 @@ from bot.slack.adapter import EVENTS_PATH, SlackAdapter
 from briefings.commands import Briefing
 from briefings.loader import load_seeds
 from briefings.rendering import Renderer
-from storage.chats import ChatStore
-from storage.engine import make_engine
-from storage.migrate import upgrade
 from fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -45,6 +42,9 @@ from fakes.slack_api import (
     sign,
     slash_command,
 )
+from storage.chats import ChatStore
+from storage.engine import make_engine
+from storage.migrate import upgrade
 
 RUNS = 300
 WARMUP = 10

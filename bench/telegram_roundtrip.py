@@ -25,10 +25,10 @@ from bot.telegram.sending import to_kwargs
 from briefings.commands import Briefing, Context, handle
 from briefings.loader import load_seeds
 from briefings.rendering import Renderer
+from fakes.telegram_api import FakeTelegram, private_message
 from storage.chats import ChatStore
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from fakes.telegram_api import FakeTelegram, private_message
 from tests.conftest import DURING
 
 UPDATES = 500
