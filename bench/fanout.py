@@ -33,11 +33,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
+from bench.visits import AUGUST, august, august_briefing
 from bot.settings import PROJECT_ROOT
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.digests import TelegramDigestSender
 from bot.telegram.sending import TelegramSender
-from briefings.commands import Briefing
 from briefings.delivery import DeliveryPolicy, Dispatcher
 from briefings.digests import digests
 from briefings.loader import Seeds, load_seeds
@@ -226,7 +226,7 @@ def populate(engine: Engine, seeds: Seeds, count: int) -> None:
                 {
                     "platform": "telegram",
                     "chat_key": str(FIRST_CHAT + i),
-                    "visit_id": seeds.visit.id,
+                    "visit_id": AUGUST,
                     "local_time": "07:30",
                     "timezone": "Asia/Seoul",
                     "lang": "en",
@@ -235,7 +235,7 @@ def populate(engine: Engine, seeds: Seeds, count: int) -> None:
                 for i in range(count)
             ],
         )
-    Ledger(engine, "setup").plan_all({seeds.visit.id: digests(seeds.visit)}, PLANNED_AT)
+    Ledger(engine, "setup").plan_all({AUGUST: digests(august(seeds))}, PLANNED_AT)
 
 
 @dataclass
@@ -257,7 +257,7 @@ async def fan_out(seeds: Seeds, engine: Engine, api_url: str, stop_fake: Connect
     adapter = TelegramAdapter(
         token=DEFAULT_TOKEN,
         api_url=api_url,
-        briefing=Briefing(seeds.visit, seeds.articles),
+        briefing=august_briefing(seeds),
         renderer=renderer,
         store=store,
         clock=lambda: clock[0],
@@ -275,7 +275,7 @@ async def fan_out(seeds: Seeds, engine: Engine, api_url: str, stop_fake: Connect
         policy = DeliveryPolicy()
         dispatcher = Dispatcher(
             ledger,
-            {seeds.visit.id: (seeds.visit, seeds.articles)},
+            {AUGUST: (august(seeds), seeds.partnership_of(august(seeds)), seeds.articles)},
             {"telegram": TelegramDigestSender(sender, renderer)},
             lambda: clock[0],
             policy,

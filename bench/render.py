@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 import briefings.rendering
+from bench.visits import august, august_briefing
 from bot.settings import Settings
 from briefings.commands import Briefing, Context, handle
 from briefings.languages import LANGS, Lang
@@ -131,9 +132,9 @@ def _compile_fns(renderer: Renderer, reply: Reply) -> dict[str, Callable[[], obj
 
 def main() -> None:
     seeds = load_seeds(Settings().seeds_dir)
-    briefing = Briefing(seeds.visit, seeds.articles)
+    briefing = august_briefing(seeds)
     # A fixed clock inside the visit, so the replies are the same on every run.
-    now = datetime(2024, 8, 26, 9, 0, tzinfo=ZoneInfo(seeds.visit.timezone))
+    now = datetime(2024, 8, 26, 9, 0, tzinfo=ZoneInfo(august(seeds).timezone))
     replies = build_replies(briefing, now)
     renderer = Renderer()
     bare = bare_environment()

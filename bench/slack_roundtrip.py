@@ -27,10 +27,10 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.visits import august, august_briefing
 from bot.http import HttpServer
 from bot.settings import Settings
 from bot.slack.adapter import EVENTS_PATH, SlackAdapter
-from briefings.commands import Briefing
 from briefings.loader import load_seeds
 from briefings.rendering import Renderer
 from briefings.storage.chats import ChatStore
@@ -83,9 +83,9 @@ async def serve(api_url: str) -> None:
     the acknowledgement would look as slow as the answer.
     """
     seeds = load_seeds(Settings().seeds_dir)
-    briefing = Briefing(seeds.visit, seeds.articles)
+    briefing = august_briefing(seeds)
     # A fixed clock inside the visit, so every run answers the same day.
-    now = datetime(2024, 8, 27, 9, 0, tzinfo=ZoneInfo(seeds.visit.timezone))
+    now = datetime(2024, 8, 27, 9, 0, tzinfo=ZoneInfo(august(seeds).timezone))
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         upgrade(engine)

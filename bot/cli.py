@@ -92,9 +92,11 @@ def check() -> int:
         print(f"{len(exc.errors)} error(s) in {settings.seeds_dir}", file=sys.stderr)
         return 1
     facts = sum(len(v.programme) + len(v.people) + len(v.quotes) for v in seeds.visits)
+    facts += sum(len(p.timeline) + len(p.follow_ups) for p in seeds.partnerships.values())
     print(
-        f"ok: {len(seeds.articles)} article(s), {len(seeds.visits)} visit(s), "
-        f"{facts} events, people and quotes checked against their sources"
+        f"ok: {len(seeds.articles)} article(s), {len(seeds.partnerships)} partnership(s), "
+        f"{len(seeds.visits)} visit(s), {facts} events, people, quotes, timeline entries and "
+        "follow-ups checked against their sources"
     )
     return 0
 
@@ -112,7 +114,8 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
     except SeedsInvalid as exc:
         print(f"the seeds are invalid; run `briefing-bot check`:\n{exc}", file=sys.stderr)
         return 1
-    visit = seeds.visit
+    # The latest visit, until each chat chooses its own (issue 8).
+    visit = seeds.visits[-1]
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=ZoneInfo(visit.timezone))
     fixed = now
@@ -121,7 +124,7 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
         return fixed if fixed is not None else datetime.now(UTC)
 
     console = ConsoleChat(
-        briefing=Briefing(visit, seeds.articles),
+        briefing=Briefing(visit, seeds.articles, seeds.partnership_of(visit)),
         renderer=Renderer(),
         clock=clock,
         lang=lang or settings.default_lang,

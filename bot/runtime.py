@@ -76,16 +76,18 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     from briefings.storage.migrate import upgrade
 
     seeds = load_seeds(settings.seeds_dir)
+    # The commands brief on one visit, the latest, until each chat chooses its own (issue 8).
+    visit = seeds.visits[-1]
     engine = make_engine(settings.database_url)
     upgrade(engine)
     clock: Clock = SimulatedClock(clock_start, clock_speed) if clock_start else real_clock
     ledger = Ledger(engine, owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     shared = _Shared(
         settings=settings,
-        briefing=Briefing(seeds.visit, seeds.articles),
+        briefing=Briefing(visit, seeds.articles, seeds.partnership_of(visit)),
         renderer=Renderer(),
         store=ChatStore(engine),
-        book=LedgerBook(ledger, seeds.visit, clock),
+        book=LedgerBook(ledger, visit, clock),
         clock=clock,
         http=HttpServer(settings.http_host, settings.http_port),
     )
@@ -101,7 +103,7 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
         )
     dispatcher = Dispatcher(
         ledger,
-        {v.id: (v, seeds.articles) for v in seeds.visits},
+        {v.id: (v, seeds.partnership_of(v), seeds.articles) for v in seeds.visits},
         senders,
         clock,
         DeliveryPolicy(grace=timedelta(minutes=settings.digest_grace_minutes)),

@@ -12,6 +12,7 @@ from briefings.days import read_day
 from briefings.dossier import Visit
 from briefings.labels import label
 from briefings.languages import LANGS, Lang
+from briefings.partnership import Partnership
 from briefings.people_search import find_people
 from briefings.rendering.dialects import clean
 from briefings.replies import Reply
@@ -21,7 +22,7 @@ from briefings.views import (
     day_reply,
     days_reply,
     format_day,
-    format_span,
+    format_visit_dates,
     notice_reply,
     people_reply,
     sources_reply,
@@ -53,7 +54,7 @@ class Context:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Briefing:
-    """What the commands know: one visit and the articles it cites.
+    """What the commands know: one visit, the articles it cites and its partnership.
 
     Compared and hashed by identity, so that replies which depend on nothing but the dossier
     and the language can be built once per Briefing (see `_fixed`).
@@ -61,6 +62,7 @@ class Briefing:
 
     visit: Visit
     articles: dict[str, Article]
+    partnership: Partnership
 
     def today(self, now: datetime) -> date:
         return now.astimezone(ZoneInfo(self.visit.timezone)).date()
@@ -124,7 +126,7 @@ def next_day(b: Briefing, ctx: Context, args: str) -> Reply:
     upcoming = [d for d in b.visit.days if d > today]
     if upcoming:
         return _fixed(b, "day", ctx.lang, upcoming[0])
-    span = format_span(b.visit.start, b.visit.end, ctx.lang)
+    span = format_visit_dates(b.visit, ctx.lang)
     return days_reply(b.visit, ctx.lang, label("visit_over", ctx.lang, dates=span))
 
 
@@ -133,7 +135,7 @@ def _fixed(b: Briefing, view: str, lang: Lang, day: date | None = None) -> Reply
     """Replies that no clock or user text changes, built once: the dossier is frozen, and the
     renderer, seeing the same Reply again, renders it once too."""
     if view == "briefing":
-        return briefing_reply(b.visit, b.articles, lang)
+        return briefing_reply(b.visit, b.partnership, b.articles, lang)
     if view == "people":
         return people_reply(b.visit, b.articles, lang)
     if view == "sources":

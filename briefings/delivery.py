@@ -18,6 +18,7 @@ from briefings.articles import Article
 from briefings.digests import digest_reply
 from briefings.dossier import Visit
 from briefings.languages import lang_or_default
+from briefings.partnership import Partnership
 from briefings.replies import Reply
 from briefings.schedule import Digest
 from briefings.storage.ledger import Claimed, Ledger, Settled
@@ -63,7 +64,7 @@ class Dispatcher:
     def __init__(
         self,
         ledger: Ledger,
-        visits: Mapping[str, tuple[Visit, dict[str, Article]]],
+        visits: Mapping[str, tuple[Visit, Partnership, dict[str, Article]]],
         senders: Mapping[str, DigestSender],
         clock: Callable[[], datetime],
         policy: DeliveryPolicy | None = None,
@@ -137,14 +138,14 @@ class Dispatcher:
             retry_at = self._clock() + timedelta(minutes=1)
             await writer.write(Settled(claimed.delivery_id, "pending", retry_at, why))
             return
-        visit, articles = found
+        visit, partnership, articles = found
         async with places:
             try:
                 lang = lang_or_default(sub.lang)
                 reply = replies.get((claimed.digest_key, lang))
                 if reply is None:
                     digest = Digest.parse(claimed.digest_key)
-                    reply = digest_reply(digest, visit, articles, lang)
+                    reply = digest_reply(digest, visit, partnership, articles, lang)
                     replies[claimed.digest_key, lang] = reply
                 outcome = await sender.deliver(sub.chat_key, reply)
             except Exception:  # a bug with one digest or sender must not stop the others

@@ -12,9 +12,19 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime, format_skeleton
 
 from briefings.articles import Article
-from briefings.dossier import Citation, Event, Person, Quote, SourceNote, Statement, Visit
+from briefings.dossier import (
+    Citation,
+    Event,
+    Person,
+    Quote,
+    SourceNote,
+    Statement,
+    Visit,
+    span_of,
+)
 from briefings.labels import label
 from briefings.languages import Lang
+from briefings.partnership import Partnership
 from briefings.replies import Button, Reply
 
 _LOCALES: dict[Lang, str] = {"en": "en_GB", "it": "it_IT", "ko": "ko_KR"}
@@ -34,6 +44,18 @@ def format_span(start: date, end: date, lang: Lang) -> str:
     return f"{format_day(start, lang)} – {format_day(end, lang)}"
 
 
+def format_month(day: date, lang: Lang) -> str:
+    """The month alone, where the sources give no day: April 2024, aprile 2024, 2024년 4월."""
+    return format_skeleton("yMMMM", day, locale=_LOCALES[lang])
+
+
+def format_visit_dates(visit: Visit, lang: Lang) -> str:
+    """The visit's days, or its month with the days said to be unknown (never invented)."""
+    if visit.start is not None and visit.end is not None:
+        return format_span(visit.start, visit.end, lang)
+    return label("month_days_not_stated", lang, month=format_month(visit.first_day, lang))
+
+
 def day_buttons(visit: Visit, lang: Lang, selected: date | None = None) -> tuple[Button, ...]:
     return tuple(
         Button(format_short_day(d, lang), f"itinerary {d.isoformat()}", d == selected)
@@ -44,9 +66,13 @@ def day_buttons(visit: Visit, lang: Lang, selected: date | None = None) -> tuple
 class Marks:
     """Numbers articles in the visit's order so that facts cite them compactly: [1][2]."""
 
-    def __init__(self, visit: Visit, articles: dict[str, Article]) -> None:
-        self._number = {article_id: n for n, article_id in enumerate(visit.articles, start=1)}
-        self._articles = [articles[a] for a in visit.articles]
+    def __init__(
+        self, visit: Visit, articles: dict[str, Article], also: Iterable[str] = ()
+    ) -> None:
+        # The visit's articles first; any other that `also` (a partnership) cites after them.
+        order = list(dict.fromkeys([*visit.articles, *also]))
+        self._number = {article_id: n for n, article_id in enumerate(order, start=1)}
+        self._articles = [articles[a] for a in order]
 
     def of(self, cites: Iterable[Citation]) -> str:
         numbers = sorted({self._number[c.article] for c in cites})
@@ -153,9 +179,13 @@ def days_reply(visit: Visit, lang: Lang, problem: str | None) -> Reply:
 
 
 def briefing_reply(
-    visit: Visit, articles: dict[str, Article], lang: Lang, notice: str | None = None
+    visit: Visit,
+    partnership: Partnership,
+    articles: dict[str, Article],
+    lang: Lang,
+    notice: str | None = None,
 ) -> Reply:
-    marks = Marks(visit, articles)
+    marks = Marks(visit, articles, partnership.articles)
     programme = [
         {
             "heading": format_day(d, lang),
@@ -171,24 +201,30 @@ def briefing_reply(
                 "events": [event_data(e, visit, marks, lang) for e in visit.undated_events],
             },
         )
-    partnership = visit.partnership
+    agreement = partnership.agreement
     return Reply(
         "briefing",
         lang,
         {
             "notice": notice,
             "title": visit.title(lang),
-            "dates": format_span(visit.start, visit.end, lang),
+            "dates": format_visit_dates(visit, lang),
             "dates_marks": marks.of(visit.dates_cite),
             "tz": visit.timezone,
             "purpose": visit.purpose.text(lang),
             "purpose_marks": marks.of(visit.purpose.cite),
             "partnership": {
-                "signed": partnership.signed(lang),
-                "marks": marks.of(partnership.cite),
+                "signed": label(
+                    "agreement_signed",
+                    lang,
+                    month=format_month(span_of(agreement.signed)[0], lang),
+                    place=agreement.place(lang),
+                    occasion=agreement.occasion(lang),
+                ),
+                "marks": marks.of(agreement.cite),
                 "names": [
                     {"name": n.name, "gloss": n.gloss(lang), "marks": marks.of(n.cite)}
-                    for n in partnership.names
+                    for n in agreement.names
                 ],
                 "context": [_statement(s, marks, lang) for s in partnership.context],
             },

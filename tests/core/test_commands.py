@@ -6,9 +6,10 @@ import pytest
 
 from briefings.commands import COMMANDS, Briefing, Context, handle
 from briefings.languages import Lang
+from briefings.loader import Seeds
 from briefings.rendering import Renderer
 
-from ..conftest import DURING, SEOUL
+from ..conftest import APRIL, DURING, SEOUL, briefing_on
 
 BEFORE = datetime(2024, 8, 20, 12, 0, tzinfo=SEOUL)
 AFTER = datetime(2024, 9, 2, 12, 0, tzinfo=SEOUL)
@@ -87,7 +88,7 @@ DIALOGUE = [
     ("en", DURING, "/who gatto", ["Emila Gatto", "Italian Ambassador"], []),
     ("en", DURING, "/who nobody", ["No one called “nobody”", "/people"], []),
     ("it", DURING, "/who", ["Chi cerchi?"], []),
-    ("en", DURING, "/people", ["Delegation from Turin", "Hosts in Gwangju", "Shin Su Jeong"], []),
+    ("en", DURING, "/people", ["Delegation", "Hosts", "Shin Su Jeong"], []),
     # The whole visit, the sources.
     (
         "en",
@@ -191,3 +192,28 @@ def test_quotes_show_translation_marks_in_the_users_language(
     korean = say(briefing, renderer, "/briefing", "ko")
     assert "광주와 토리노는 대표적 자동차산업 도시이다" in korean
     assert "이탈리아어 번역" in korean
+
+
+APRIL_DIALOGUE = [
+    # The commands on the visit known by its month only: no crash, and no day made up.
+    ("en", "/briefing", ["The Mayor of Gwangju in Turin", "April 2024 (days not stated)"]),
+    ("en", "/briefing", ["The sources report nothing said during this visit."]),
+    ("it", "/briefing", ["aprile 2024 (giorni non indicati)", "Aprile 2024; giorno non indicato"]),
+    ("ko", "/briefing", ["2024년 4월 (날짜 미상)", "방문단", "초청 측"]),
+    ("en", "/itinerary tuesday", []),
+    ("en", "/today", []),
+    ("en", "/next", ["April 2024 (days not stated)"]),
+    ("en", "/who kang", ["Kang Gijung", "Delegation"]),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), APRIL_DIALOGUE)
+def test_the_april_visit_answers_without_inventing_a_day(
+    seeds: Seeds, renderer: Renderer, lang: Lang, text: str, expected: list[str]
+) -> None:
+    april = next(v for v in seeds.visits if v.id == APRIL)
+    answer = say(briefing_on(seeds, april), renderer, text, lang)
+    for fragment in expected:
+        assert fragment in answer
+    for day in range(1, 31):
+        assert f"{day} April 2024" not in answer

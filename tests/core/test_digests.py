@@ -11,11 +11,11 @@ from briefings.rendering import Renderer
 from briefings.schedule import Digest, due_at, parse_time
 from briefings.subscriptions import ChatRef, Subscribed, parse_subscribe, valid_timezone
 
-from ..conftest import DURING
+from ..conftest import APRIL, DURING, august
 
 
 def test_a_visit_has_an_eve_three_mornings_and_a_recap(seeds: Seeds) -> None:
-    keys = [d.key for d in digests(seeds.visit)]
+    keys = [d.key for d in digests(august(seeds))]
     assert keys == [
         "turin-gwangju-2024:eve:2024-08-25",
         "turin-gwangju-2024:morning:2024-08-26",
@@ -23,6 +23,11 @@ def test_a_visit_has_an_eve_three_mornings_and_a_recap(seeds: Seeds) -> None:
         "turin-gwangju-2024:morning:2024-08-28",
         "turin-gwangju-2024:recap:2024-08-29",
     ]
+
+
+def test_a_visit_known_by_its_month_has_no_digests(seeds: Seeds) -> None:
+    april = next(v for v in seeds.visits if v.id == APRIL)
+    assert digests(april) == []
 
 
 @pytest.mark.parametrize(

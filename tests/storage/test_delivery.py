@@ -17,6 +17,8 @@ from briefings.loader import Seeds
 from briefings.replies import Reply
 from briefings.storage.ledger import Ledger, Settled
 
+from ..conftest import AUGUST, august
+
 SEOUL_0730_DAY1 = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
 # After the eve's 07:30 on 25 August: only the mornings are planned.
@@ -28,11 +30,11 @@ def _subscribe(ledger: Ledger, seeds: Seeds, *keys: str, now: datetime = BEFORE)
         ledger.subscribe(
             platform="telegram",
             chat_key=key,
-            visit_id=seeds.visit.id,
+            visit_id=AUGUST,
             at=time(7, 30),
             timezone="Asia/Seoul",
             lang="en",
-            plan=digests(seeds.visit),
+            plan=digests(august(seeds)),
             now=now,
         ).id
         for key in keys
@@ -105,7 +107,7 @@ async def test_one_slow_send_does_not_hold_up_the_others(engine: Engine, seeds: 
     sender = Gated("slow", others=len(keys) - 1)
     dispatcher = Dispatcher(
         Ledger(engine, "me"),
-        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        {AUGUST: (august(seeds), seeds.partnership_of(august(seeds)), seeds.articles)},
         {"telegram": sender},
         clock=lambda: SEOUL_0730_DAY1,
         policy=DeliveryPolicy(batch=2, concurrency=2),
@@ -144,7 +146,7 @@ async def test_a_run_stopped_midway_records_the_sends_that_went_out(
     sender = Stopper()
     dispatcher = Dispatcher(
         ledger,
-        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        {AUGUST: (august(seeds), seeds.partnership_of(august(seeds)), seeds.articles)},
         {"telegram": sender},
         clock=lambda: SEOUL_0730_DAY1,
     )
@@ -186,7 +188,7 @@ async def test_stopping_the_scheduler_lets_sends_under_way_be_recorded(
     now = SEOUL_0730_DAY1 + timedelta(seconds=1)
     dispatcher = Dispatcher(
         ledger,
-        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        {AUGUST: (august(seeds), seeds.partnership_of(august(seeds)), seeds.articles)},
         {"telegram": sender},
         clock=lambda: now,
         policy=DeliveryPolicy(batch=5, concurrency=5),
@@ -194,7 +196,7 @@ async def test_stopping_the_scheduler_lets_sends_under_way_be_recorded(
     scheduler = DigestScheduler(
         ledger=ledger,
         dispatcher=dispatcher,
-        plans={seeds.visit.id: digests(seeds.visit)},
+        plans={AUGUST: digests(august(seeds))},
         clock=lambda: now,
         tick_seconds=60,
     )

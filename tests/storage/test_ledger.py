@@ -10,6 +10,8 @@ from briefings.loader import Seeds
 from briefings.replies import Reply
 from briefings.storage.ledger import Ledger, Settled
 
+from ..conftest import AUGUST, august
+
 SEOUL_0730_DAY1 = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)  # 07:30 in Seoul on 26 August
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
 
@@ -18,11 +20,11 @@ def _subscribe(ledger: Ledger, seeds: Seeds, key: str, zone: str = "Asia/Seoul")
     info = ledger.subscribe(
         platform="telegram",
         chat_key=key,
-        visit_id=seeds.visit.id,
+        visit_id=AUGUST,
         at=time(7, 30),
         timezone=zone,
         lang="en",
-        plan=digests(seeds.visit),
+        plan=digests(august(seeds)),
         now=BEFORE,
     )
     return info.id
@@ -50,11 +52,11 @@ def test_resubscribing_moves_pending_rows_and_keeps_one_row_per_digest(
     ledger.subscribe(
         platform="telegram",
         chat_key="1",
-        visit_id=seeds.visit.id,
+        visit_id=AUGUST,
         at=time(9, 0),
         timezone="Europe/Rome",
         lang="it",
-        plan=digests(seeds.visit),
+        plan=digests(august(seeds)),
         now=BEFORE,
     )
     rows = ledger.upcoming(BEFORE)
@@ -129,9 +131,9 @@ def test_unsubscribe_keeps_history_and_a_resubscription_does_not_resend(
     _subscribe(ledger, seeds, "1")
     for claimed in ledger.claim(SEOUL_0730_DAY1, 10):
         ledger.settle([Settled(claimed.delivery_id, "sent", SEOUL_0730_DAY1)])
-    assert ledger.unsubscribe("telegram", "1", seeds.visit.id)
+    assert ledger.unsubscribe("telegram", "1", AUGUST)
     assert ledger.subscriptions("telegram", "1") == []
-    assert not ledger.unsubscribe("telegram", "1", seeds.visit.id)
+    assert not ledger.unsubscribe("telegram", "1", AUGUST)
     _subscribe(ledger, seeds, "1")
     assert ledger.claim(SEOUL_0730_DAY1, 10) == []
     assert ledger.counts()["sent"] == 2
@@ -157,7 +159,7 @@ def _dispatcher(
 ) -> Dispatcher:
     return Dispatcher(
         Ledger(engine, "me"),
-        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        {AUGUST: (august(seeds), seeds.partnership_of(august(seeds)), seeds.articles)},
         {"telegram": sender},
         clock=lambda: now[0],
         policy=DeliveryPolicy(first_retry=timedelta(minutes=1), max_attempts=2),

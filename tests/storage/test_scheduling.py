@@ -43,6 +43,7 @@ from briefings.storage.migrate import upgrade
 from briefings.storage.schema import Delivery, Subscription
 
 from ..bot.fake_telegram import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
+from ..conftest import AUGUST, august
 
 MORNING = label("digest_morning", "en")
 BEFORE_VISIT = datetime(2024, 8, 20, tzinfo=UTC)
@@ -161,7 +162,7 @@ def _populate(url: str, seeds: Seeds, count: int) -> list[int]:
                     {
                         "platform": "telegram",
                         "chat_key": str(chat),
-                        "visit_id": seeds.visit.id,
+                        "visit_id": AUGUST,
                         "local_time": "07:30",
                         "timezone": "Asia/Seoul",
                         "lang": "en",
@@ -170,7 +171,7 @@ def _populate(url: str, seeds: Seeds, count: int) -> list[int]:
                     for chat in chats
                 ],
             )
-        Ledger(engine, "setup").plan_all({seeds.visit.id: digests(seeds.visit)}, BEFORE_VISIT)
+        Ledger(engine, "setup").plan_all({AUGUST: digests(august(seeds))}, BEFORE_VISIT)
     return chats
 
 
@@ -196,8 +197,10 @@ def _day1(ledger: Ledger, chat: int) -> tuple[str, int] | None:
 
 
 def _day1_texts(seeds: Seeds) -> list[str]:
-    digest = Digest(seeds.visit.id, "morning", date(2024, 8, 26))
-    reply = digest_reply(digest, seeds.visit, seeds.articles, "en")
+    digest = Digest(AUGUST, "morning", date(2024, 8, 26))
+    reply = digest_reply(
+        digest, august(seeds), seeds.partnership_of(august(seeds)), seeds.articles, "en"
+    )
     return [m.text for m in Renderer().render(reply, "telegram")]
 
 
@@ -294,11 +297,11 @@ async def test_the_grace_period_decides_between_late_and_skipped(
             ledger.subscribe(
                 platform="telegram",
                 chat_key=str(chat),
-                visit_id=seeds.visit.id,
+                visit_id=AUGUST,
                 at=at,
                 timezone="Asia/Seoul",
                 lang="en",
-                plan=digests(seeds.visit),
+                plan=digests(august(seeds)),
                 now=BEFORE_VISIT,
             )
         bob_id = ledger.subscriptions("telegram", str(BOB))[0].id
@@ -433,7 +436,7 @@ class Stopwatch:
 
 def _rome_visit(seeds: Seeds) -> Visit:
     """The seeded visit moved to the weekend Rome leaves summer time (Sunday 27 October 2024)."""
-    return seeds.visit.model_copy(
+    return august(seeds).model_copy(
         update={"start": date(2024, 10, 26), "end": date(2024, 10, 28), "timezone": "Europe/Rome"}
     )
 
@@ -446,7 +449,10 @@ async def _sent_in_window(
     sender = Stopwatch(clock)
     ledger = Ledger(engine, f"window-{start:%d}")
     dispatcher = Dispatcher(
-        ledger, {visit.id: (visit, seeds.articles)}, {"telegram": sender}, clock
+        ledger,
+        {visit.id: (visit, seeds.partnership_of(visit), seeds.articles)},
+        {"telegram": sender},
+        clock,
     )
     scheduler = DigestScheduler(
         ledger=ledger,
@@ -513,11 +519,11 @@ def test_schedule_lists_the_next_digests_of_each_subscription(
             ledger.subscribe(
                 platform="telegram",
                 chat_key=chat,
-                visit_id=seeds.visit.id,
+                visit_id=AUGUST,
                 at=at,
                 timezone=zone,
                 lang=lang,
-                plan=digests(seeds.visit),
+                plan=digests(august(seeds)),
                 now=BEFORE_VISIT,
             )
     result = subprocess.run(
