@@ -41,7 +41,7 @@ from briefings.commands import Briefing
 from briefings.delivery import DeliveryPolicy, Dispatcher
 from briefings.digests import digests
 from briefings.loader import Seeds, load_seeds
-from briefings.rendering import Renderer
+from briefings.rendering.renderer import Renderer
 from fakes.telegram_api import (
     DEFAULT_TOKEN,
     FakeTelegram,

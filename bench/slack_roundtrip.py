@@ -33,7 +33,7 @@ from bot.settings import Settings
 from bot.slack.adapter import EVENTS_PATH, SlackAdapter
 from briefings.commands import Briefing
 from briefings.loader import load_seeds
-from briefings.rendering import Renderer
+from briefings.rendering.renderer import Renderer
 from fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,

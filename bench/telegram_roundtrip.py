@@ -18,13 +18,14 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bench.visits import august_briefing
 from bot.payloads import telegram_send_message
 from bot.settings import PROJECT_ROOT
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.sending import to_kwargs
 from briefings.commands import Briefing, Context, handle
 from briefings.loader import load_seeds
-from briefings.rendering import Renderer
+from briefings.rendering.renderer import Renderer
 from fakes.telegram_api import FakeTelegram, private_message
 from storage.chats import ChatStore
 from storage.engine import make_engine
@@ -134,7 +135,7 @@ def _row(name: str, samples: list[float]) -> tuple[float, float]:
 
 async def run() -> None:
     seeds = load_seeds(PROJECT_ROOT / "seeds")
-    briefing, renderer = Briefing(seeds.visit, seeds.articles), Renderer()
+    briefing, renderer = august_briefing(seeds), Renderer()
     reply = handle(briefing, Context("en", DURING), "/briefing")
     payloads = [telegram_send_message(m, CHAT) for m in renderer.render(reply, "telegram")]
     with tempfile.TemporaryDirectory() as tmp:

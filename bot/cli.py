@@ -92,9 +92,11 @@ def check() -> int:
         print(f"{len(exc.errors)} error(s) in {settings.seeds_dir}", file=sys.stderr)
         return 1
     facts = sum(len(v.programme) + len(v.people) + len(v.quotes) for v in seeds.visits)
+    facts += sum(len(p.timeline) + len(p.follow_ups) for p in seeds.partnerships.values())
     print(
-        f"ok: {len(seeds.articles)} article(s), {len(seeds.visits)} visit(s), "
-        f"{facts} events, people and quotes checked against their sources"
+        f"ok: {len(seeds.articles)} article(s), {len(seeds.partnerships)} partnership(s), "
+        f"{len(seeds.visits)} visit(s), {facts} events, people, quotes, timeline entries and "
+        "follow-ups checked against their sources"
     )
     return 0
 

@@ -6,7 +6,7 @@ the console prints is what the adapters send.
 
 from typing import Any
 
-from briefings.rendering import Message
+from briefings.rendering.renderer import Message
 from briefings.replies import Button
 
 SELECTED = "• "

@@ -7,7 +7,7 @@ silently ignored key.
 import calendar
 import re
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +24,7 @@ from briefings.languages import Lang
 _MONTH = re.compile(r"\A[0-9]{4}-(0[1-9]|1[0-2])\Z")
 
 
-def _as_text(value: Any) -> Any:
+def _as_text(value: object) -> object:
     """YAML reads an unquoted 2024-04-05 as a date; the model keeps it as written."""
     return value.isoformat() if isinstance(value, date) else value
 
@@ -162,7 +162,8 @@ class Quote(Fact):
 
 
 class SourceNote(Fact):
-    kind: Literal["disagreement", "silence", "spelling"]
+    # silence: one source is silent where the other speaks; not_stated: every source is.
+    kind: Literal["disagreement", "silence", "not_stated", "spelling"]
     text: Text
 
 

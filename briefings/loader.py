@@ -78,8 +78,10 @@ def load_seeds(seeds_dir: Path) -> Seeds:
         articles[article.id] = article
 
     partnerships: dict[str, tuple[str, Partnership]] = {}
-    unread: set[str] = set()
-    for name, partnership in _models(seeds_dir, "partnerships", Partnership, errors, unread):
+    unread_partnerships: set[str] = set()
+    for name, partnership in _models(
+        seeds_dir, "partnerships", Partnership, errors, unread_partnerships
+    ):
         if partnership.id in partnerships:
             errors.append(SeedError(name, "id", f"duplicate id {partnership.id!r}"))
             continue
@@ -89,9 +91,11 @@ def load_seeds(seeds_dir: Path) -> Seeds:
     # also an unknown visit.
     visits: dict[str, tuple[str, Visit]] = {}
     valid: list[Visit] = []
-    for name, visit in _models(seeds_dir, "visits", Visit, errors, unread):
+    unread_visits: set[str] = set()
+    for name, visit in _models(seeds_dir, "visits", Visit, errors, unread_visits):
         found = [SeedError(name, field, reason) for field, reason in check_visit(visit, articles)]
-        if visit.partnership not in partnerships and visit.partnership not in unread:
+        known = visit.partnership in partnerships or visit.partnership in unread_partnerships
+        if not known:
             found.append(
                 SeedError(name, "partnership", f"unknown partnership {visit.partnership!r}")
             )
@@ -107,7 +111,7 @@ def load_seeds(seeds_dir: Path) -> Seeds:
     for partnership_name, partnership in partnerships.values():
         errors.extend(
             SeedError(partnership_name, field, reason)
-            for field, reason in check_partnership(partnership, articles, by_id, unread)
+            for field, reason in check_partnership(partnership, articles, by_id, unread_visits)
         )
     if errors:
         raise SeedsInvalid(errors)

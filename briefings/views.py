@@ -41,9 +41,12 @@ if TYPE_CHECKING:
 def agreement_data(partnership: Partnership, marks: "Marks", lang: Lang) -> dict[str, Any]:
     agreement = partnership.agreement
     return {
-        "signed": (
-            f"{format_partial_date(agreement.signed, lang)}, {agreement.place(lang)}"
-            f" · {agreement.occasion(lang)}"
+        "signed": label(
+            "agreement_signed",
+            lang,
+            month=format_partial_date(agreement.signed, lang),
+            place=agreement.place(lang),
+            occasion=agreement.occasion(lang),
         ),
         "marks": marks.of(agreement.cite),
         "names": [

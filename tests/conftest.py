@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from briefings.dossier import Visit
 from briefings.library import Library
 from briefings.loader import Seeds, load_seeds
 from briefings.rendering.renderer import Renderer
@@ -16,6 +17,14 @@ SHARED = ROOT.parent / "shared"
 SEOUL = ZoneInfo("Asia/Seoul")
 # During the visit, Tuesday 27 August 2024, 09:00 in Gwangju.
 DURING = datetime(2024, 8, 27, 9, 0, tzinfo=SEOUL)
+# The visit with stated days (26-28 August 2024) that most tests brief on.
+AUGUST = "turin-gwangju-2024"
+# Mayor Kang in Turin, April 2024: only the month is known.
+APRIL = "kang-turin-2024-04"
+
+
+def august(seeds: Seeds) -> Visit:
+    return next(v for v in seeds.visits if v.id == AUGUST)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -45,7 +45,7 @@ from bot.slack.text import as_command, split_share, strip_mention, unescape
 from briefings.commands import UMBRELLA, Briefing, Context, handle
 from briefings.labels import label
 from briefings.languages import Lang, lang_or_default
-from briefings.rendering import Message, Renderer
+from briefings.rendering.renderer import Message, Renderer
 from briefings.replies import Reply
 from briefings.subscriptions import ChatRef, SubscriptionBook
 from briefings.views import notice_reply

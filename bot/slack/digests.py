@@ -7,7 +7,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.payloads import slack_post_message
 from briefings.delivery import Outcome
-from briefings.rendering import Renderer
+from briefings.rendering.renderer import Renderer
 from briefings.replies import Reply
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from briefings.rendering import Message
+from briefings.rendering.renderer import Message
 
 HOME_MAX_BLOCKS = 100
 

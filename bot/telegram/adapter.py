@@ -27,7 +27,7 @@ from bot.payloads import telegram_send_message
 from bot.telegram.sending import PLATFORM, RetryPolicy, TelegramSender
 from briefings.commands import COMMANDS, Briefing, Context, handle
 from briefings.languages import LANGS, Lang, lang_or_default
-from briefings.rendering import Renderer
+from briefings.rendering.renderer import Renderer
 from briefings.replies import Reply
 from briefings.subscriptions import ChatRef, SubscriptionBook
 from storage.chats import ChatStore

@@ -3,7 +3,7 @@
 from bot.payloads import telegram_send_message
 from bot.telegram.sending import TelegramSender
 from briefings.delivery import Outcome
-from briefings.rendering import Message, Renderer
+from briefings.rendering.renderer import Message, Renderer
 from briefings.replies import Reply
 
 _OUTCOMES = {"sent": Outcome.SENT, "blocked": Outcome.BLOCKED, "failed": Outcome.FAILED}

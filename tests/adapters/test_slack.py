@@ -718,7 +718,11 @@ async def test_mentions_and_links_from_users_and_sources_are_escaped(
         p.model_copy(update={"role": forged_role}) if p is kang else p
         for p in briefing.visit.people
     )
-    tampered = Briefing(briefing.visit.model_copy(update={"people": people}), briefing.articles)
+    tampered = Briefing(
+        briefing.visit.model_copy(update={"people": people}),
+        briefing.articles,
+        briefing.partnership,
+    )
     bot = await bots.start(briefing=tampered)
 
     await bot.command("who " + " ".join(INJECTIONS), "user-text")  # as typed: raw
@@ -909,7 +913,7 @@ async def test_digest_sender_posts_the_console_payload_and_reports_gone_channels
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
     sender = SlackDigestSender(client, renderer)
     morning = digests(briefing.visit)[2]
-    reply = digest_reply(morning, briefing.visit, briefing.articles, "it")
+    reply = digest_reply(morning, briefing.visit, briefing.partnership, briefing.articles, "it")
     assert await sender.deliver("C0PARTNERS", reply) is Outcome.SENT
     posted = [c.args for c in fake.called("chat.postMessage")]
     assert posted == [slack_post_message(m, "C0PARTNERS") for m in renderer.render(reply, "slack")]

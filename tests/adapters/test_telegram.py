@@ -25,7 +25,7 @@ from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
 from bot.telegram.sending import PLATFORM, RetryPolicy
 from briefings.commands import COMMANDS, Briefing, Context, handle
 from briefings.languages import Lang
-from briefings.rendering import Renderer
+from briefings.rendering.renderer import Renderer
 from fakes.telegram_api import (
     BotApiSpec,
     FakeTelegram,

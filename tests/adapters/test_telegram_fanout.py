@@ -17,7 +17,7 @@ from telegram.ext import Application
 from bot.telegram.digests import TelegramDigestSender
 from bot.telegram.sending import Pacer, TelegramSender
 from briefings.delivery import Outcome
-from briefings.rendering import Message, Renderer
+from briefings.rendering.renderer import Message, Renderer
 from briefings.replies import Reply
 from briefings.views import notice_reply
 from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram

@@ -89,7 +89,7 @@ DIALOGUE = [
     ("en", DURING, "/who gatto", ["Emila Gatto", "Italian Ambassador"], []),
     ("en", DURING, "/who nobody", ["No one called “nobody”", "/people"], []),
     ("it", DURING, "/who", ["Chi cerchi?"], []),
-    ("en", DURING, "/people", ["Delegation from Turin", "Hosts in Gwangju", "Shin Su Jeong"], []),
+    ("en", DURING, "/people", ["Delegation", "Hosts", "Shin Su Jeong"], []),
     # The whole visit, the sources.
     (
         "en",

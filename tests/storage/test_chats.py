@@ -13,6 +13,8 @@ from storage.engine import make_engine
 from storage.ledger import Ledger
 from storage.migrate import upgrade
 
+from ..conftest import AUGUST, august
+
 PARTNERSHIP = "turin-gwangju"
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
 EVE_0730_SEOUL = datetime(2024, 8, 24, 22, 30, tzinfo=UTC)
@@ -21,7 +23,7 @@ SEOUL_0730 = Subscription(PARTNERSHIP, time(7, 30), "Asia/Seoul", subscriber="42
 
 
 def _subscribe(states: SqlChatStates, seeds: Seeds, chat: ChatRef) -> None:
-    states.subscribe(chat, SEOUL_0730, digests(seeds.visit), BEFORE)
+    states.subscribe(chat, SEOUL_0730, digests(august(seeds)), BEFORE)
 
 
 def test_migrations_create_the_schema(engine: Engine) -> None:
@@ -50,10 +52,10 @@ def test_state_is_per_chat_and_per_platform(engine: Engine, seeds: Seeds) -> Non
     telegram, slack = ChatRef("telegram", "1"), ChatRef("slack", "1")
     states.set_lang(telegram, "ko")
     states.set_lang(telegram, "it")
-    states.set_visit(telegram, seeds.visit.id)
+    states.set_visit(telegram, AUGUST)
     states.set_lang(slack, "en")
     _subscribe(states, seeds, slack)
-    assert states.state(telegram) == ChatState(lang="it", visit=seeds.visit.id)
+    assert states.state(telegram) == ChatState(lang="it", visit=AUGUST)
     assert states.state(slack) == ChatState(lang="en", subscription=SEOUL_0730)
     states.set_visit(telegram, None)
     assert states.state(telegram).visit is None
@@ -66,7 +68,7 @@ def test_resubscribing_changes_the_time_and_keeps_one_row_per_digest(
     chat = ChatRef("telegram", "1")
     _subscribe(states, seeds, chat)
     rome = Subscription(PARTNERSHIP, time(9, 0), "Europe/Rome")
-    states.subscribe(chat, rome, digests(seeds.visit), BEFORE)
+    states.subscribe(chat, rome, digests(august(seeds)), BEFORE)
     rows = ledger.upcoming(BEFORE)
     assert len(rows) == 5
     assert rows[1].due_at == datetime(2024, 8, 26, 7, 0, tzinfo=UTC)  # 09:00 in Rome, summer
@@ -109,7 +111,7 @@ def test_a_chat_that_blocks_then_unblocks_gets_digests_again(engine: Engine, see
     states.set_reachable(chat, True)
     assert states.state(chat) == ChatState(reachable=True, subscription=SEOUL_0730)
     resumed = ledger.claim(DAY1_0730_SEOUL, 10)
-    assert [c.digest_key for c in resumed] == [f"{seeds.visit.id}:morning:2024-08-26"]
+    assert [c.digest_key for c in resumed] == [f"{AUGUST}:morning:2024-08-26"]
     assert resumed[0].recipient.chat == chat
 
 
@@ -121,13 +123,13 @@ def test_a_migrated_supergroup_keeps_its_state_and_can_unsubscribe(
     states, ledger = SqlChatStates(engine), Ledger(engine, "a")
     group, supergroup = ChatRef("telegram", "-100"), ChatRef("telegram", "-1001234")
     states.set_lang(group, "ko")
-    states.set_visit(group, seeds.visit.id)
+    states.set_visit(group, AUGUST)
     _subscribe(states, seeds, group)
     states.migrate(group, supergroup.key)
 
     assert states.state(group) == ChatState()
     moved = states.state(supergroup)
-    assert moved == ChatState(lang="ko", visit=seeds.visit.id, subscription=SEOUL_0730)
+    assert moved == ChatState(lang="ko", visit=AUGUST, subscription=SEOUL_0730)
     claimed = ledger.claim(EVE_0730_SEOUL, 10)
     assert [c.recipient.chat for c in claimed] == [supergroup]
     assert claimed[0].recipient.lang == "ko"
@@ -141,11 +143,9 @@ def test_migrating_onto_a_chat_already_known_merges_them(engine: Engine, seeds: 
     group, supergroup = ChatRef("telegram", "-1"), ChatRef("telegram", "-2")
     states.set_lang(group, "it")
     _subscribe(states, seeds, group)
-    states.set_visit(supergroup, seeds.visit.id)  # a message from the supergroup came first
+    states.set_visit(supergroup, AUGUST)  # a message from the supergroup came first
     states.migrate(group, supergroup.key)
-    assert states.state(supergroup) == ChatState(
-        lang="it", visit=seeds.visit.id, subscription=SEOUL_0730
-    )
+    assert states.state(supergroup) == ChatState(lang="it", visit=AUGUST, subscription=SEOUL_0730)
     states.migrate(ChatRef("telegram", "-404"), "-405")  # unknown: nothing to move, no error
     assert states.state(ChatRef("telegram", "-405")) == ChatState()
 

@@ -13,11 +13,14 @@ from sqlalchemy import Engine
 
 from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
 from briefings.digests import digests
+from briefings.library import Library
 from briefings.loader import Seeds
 from briefings.ports import ChatRef, Settled, Subscription
 from briefings.replies import Reply
 from storage.chats import SqlChatStates
 from storage.ledger import Ledger
+
+from ..conftest import august
 
 SEOUL_0730_DAY1 = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
@@ -29,7 +32,7 @@ def _subscribe(engine: Engine, seeds: Seeds, *keys: str, now: datetime = BEFORE)
     states = SqlChatStates(engine)
     subscription = Subscription("turin-gwangju", time(7, 30), "Asia/Seoul")
     for key in keys:
-        states.subscribe(ChatRef("telegram", key), subscription, digests(seeds.visit), now)
+        states.subscribe(ChatRef("telegram", key), subscription, digests(august(seeds)), now)
 
 
 def _statuses(ledger: Ledger) -> dict[tuple[str, str], str]:
@@ -95,7 +98,7 @@ async def test_one_slow_send_does_not_hold_up_the_others(engine: Engine, seeds: 
     sender = Gated("slow", others=len(keys) - 1)
     dispatcher = Dispatcher(
         Ledger(engine, "me"),
-        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        Library(seeds),
         {"telegram": sender},
         clock=lambda: SEOUL_0730_DAY1,
         policy=DeliveryPolicy(batch=2, concurrency=2),
@@ -134,7 +137,7 @@ async def test_a_run_stopped_midway_records_the_sends_that_went_out(
     sender = Stopper()
     dispatcher = Dispatcher(
         ledger,
-        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        Library(seeds),
         {"telegram": sender},
         clock=lambda: SEOUL_0730_DAY1,
     )
@@ -176,7 +179,7 @@ async def test_stopping_the_scheduler_lets_sends_under_way_be_recorded(
     now = SEOUL_0730_DAY1 + timedelta(seconds=1)
     dispatcher = Dispatcher(
         ledger,
-        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        Library(seeds),
         {"telegram": sender},
         clock=lambda: now,
         policy=DeliveryPolicy(batch=5, concurrency=5),
@@ -184,7 +187,7 @@ async def test_stopping_the_scheduler_lets_sends_under_way_be_recorded(
     scheduler = DigestScheduler(
         ledger=ledger,
         dispatcher=dispatcher,
-        plans={"turin-gwangju": digests(seeds.visit)},
+        plans={"turin-gwangju": digests(august(seeds))},
         clock=lambda: now,
         tick_seconds=60,
     )

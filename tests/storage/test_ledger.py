@@ -6,11 +6,14 @@ from sqlalchemy import Engine
 
 from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
 from briefings.digests import digests
+from briefings.library import Library
 from briefings.loader import Seeds
 from briefings.ports import ChatRef, Subscription
-from briefings.replies import Reply
+from briefings.replies import Reply, Say
 from storage.chats import SqlChatStates
 from storage.ledger import Ledger
+
+from ..conftest import august
 
 SEOUL_0730_DAY1 = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)  # 07:30 in Seoul on 26 August
 BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
@@ -19,7 +22,7 @@ BEFORE = datetime(2024, 8, 20, tzinfo=UTC)
 def _subscribe(engine: Engine, seeds: Seeds, key: str, zone: str = "Asia/Seoul") -> ChatRef:
     chat = ChatRef("telegram", key)
     subscription = Subscription("turin-gwangju", time(7, 30), zone)
-    SqlChatStates(engine).subscribe(chat, subscription, digests(seeds.visit), BEFORE)
+    SqlChatStates(engine).subscribe(chat, subscription, digests(august(seeds)), BEFORE)
     return chat
 
 
@@ -116,7 +119,7 @@ def _dispatcher(
 ) -> Dispatcher:
     return Dispatcher(
         Ledger(engine, "me"),
-        {seeds.visit.id: (seeds.visit, seeds.articles)},
+        Library(seeds),
         {"telegram": sender},
         clock=lambda: now[0],
         policy=DeliveryPolicy(first_retry=timedelta(minutes=1), max_attempts=2),
@@ -133,7 +136,7 @@ async def test_dispatcher_sends_each_due_digest_once(engine: Engine, seeds: Seed
     assert report.sent == 3
     assert len(report.skipped) == 3
     assert sorted(k for k, _ in sender.sent) == ["1", "2", "3"]
-    assert {notice for _, notice in sender.sent} == {"Good morning. Today's programme:"}
+    assert {notice for _, notice in sender.sent} == {Say("digest_morning")}
     again = await dispatcher.run_once(now[0] + timedelta(minutes=1))
     assert (again.sent, again.skipped) == (0, [])
     assert len(sender.sent) == 3

@@ -35,7 +35,7 @@ from briefings.dossier import Visit
 from briefings.labels import label
 from briefings.loader import Seeds
 from briefings.ports import ChatRef, Subscription
-from briefings.rendering import Renderer
+from briefings.rendering.renderer import Renderer
 from briefings.replies import Reply
 from briefings.schedule import Digest
 from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
@@ -45,6 +45,8 @@ from storage.ledger import Ledger
 from storage.migrate import upgrade
 from storage.schema import Chat, Delivery
 from storage.schema import Subscription as SubscriptionRow
+
+from ..conftest import AUGUST, august
 
 MORNING = label("digest_morning", "en")
 BEFORE_VISIT = datetime(2024, 8, 20, tzinfo=UTC)
@@ -183,7 +185,7 @@ def _populate(url: str, seeds: Seeds, count: int) -> list[int]:
                     for chat_id in ids
                 ],
             )
-        Ledger(engine, "setup").plan_all({PARTNERSHIP: digests(seeds.visit)}, BEFORE_VISIT)
+        Ledger(engine, "setup").plan_all({PARTNERSHIP: digests(august(seeds))}, BEFORE_VISIT)
     return chats
 
 
@@ -216,8 +218,10 @@ def _day1(ledger: Ledger, chat: int) -> tuple[str, int] | None:
 
 
 def _day1_texts(seeds: Seeds) -> list[str]:
-    digest = Digest(seeds.visit.id, "morning", date(2024, 8, 26))
-    reply = digest_reply(digest, seeds.visit, seeds.articles, "en")
+    digest = Digest(AUGUST, "morning", date(2024, 8, 26))
+    reply = digest_reply(
+        digest, august(seeds), seeds.partnership_of(august(seeds)), seeds.articles, "en"
+    )
     return [m.text for m in Renderer().render(reply, "telegram")]
 
 
@@ -362,7 +366,7 @@ async def test_the_grace_period_decides_between_late_and_skipped(
 ) -> None:
     with _engine(sqlite_url) as engine:
         for chat, at in ((ALICE, time(7, 30)), (BOB, time(6, 30))):
-            _subscribe(engine, str(chat), at, "Asia/Seoul", digests(seeds.visit), BEFORE_VISIT)
+            _subscribe(engine, str(chat), at, "Asia/Seoul", digests(august(seeds)), BEFORE_VISIT)
         bob_id = next(
             r.recipient.subscription_id
             for r in Ledger(engine, "setup").upcoming(BEFORE_VISIT)
@@ -506,7 +510,7 @@ class Stopwatch:
 
 def _rome_visit(seeds: Seeds) -> Visit:
     """The seeded visit moved to the weekend Rome leaves summer time (Sunday 27 October 2024)."""
-    return seeds.visit.model_copy(
+    return august(seeds).model_copy(
         update={"start": date(2024, 10, 26), "end": date(2024, 10, 28), "timezone": "Europe/Rome"}
     )
 
@@ -575,7 +579,7 @@ def test_schedule_lists_the_next_digests_of_each_subscription(
             ("-4001", time(9, 0), "Europe/Rome", "it"),
         ):
             SqlChatStates(engine).set_lang(ChatRef("telegram", chat), lang)
-            _subscribe(engine, chat, at, zone, digests(seeds.visit), BEFORE_VISIT)
+            _subscribe(engine, chat, at, zone, digests(august(seeds)), BEFORE_VISIT)
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "schedule", "--now", "2024-08-25T00:00+00:00"],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "BRIEFINGS_DATABASE_URL": sqlite_url},
