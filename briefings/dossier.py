@@ -173,6 +173,8 @@ class Visit(Frozen):
 
     id: str
     partnership: str = Field(min_length=1)
+    # The partnership city that receives the visit (a city id of the partnership).
+    host: str = Field(min_length=1)
     timezone: str
     start: date | None = None
     end: date | None = None

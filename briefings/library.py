@@ -24,6 +24,7 @@ from briefings.schedule import Digest, plan
 
 Status = Literal["upcoming", "under_way", "past"]
 _WORD = re.compile(r"\w+")
+_HANGUL = re.compile(r"^[\uac00-\ud7a3]")
 # Words people add when choosing a visit that say nothing about which one.
 _FILLERS = frozenset({"the", "visit", "visita", "la", "il", "di", "del", "of", "in", "a", "방문"})
 
@@ -37,7 +38,9 @@ class Library:
         self.visits: tuple[Visit, ...] = seeds.visits
         self._by_id = {v.id: v for v in seeds.visits}
         self.codec = ActionCodec(self._by_id)
-        self._vocabulary = {v.id: _vocabulary(v) for v in seeds.visits}
+        self._vocabulary = {
+            v.id: _vocabulary(v, seeds.partnerships[v.partnership]) for v in seeds.visits
+        }
 
     def visit(self, visit_id: str | None) -> Visit | None:
         return self._by_id.get(visit_id) if visit_id is not None else None
@@ -79,18 +82,26 @@ class Library:
         Several are returned when the words fit several equally well; none when they fit none.
         """
         text = words.strip()
-        if text.isdigit():
-            n = int(text)
-            return [visits[n - 1]] if 1 <= n <= len(visits) else []
+        if text.isdigit() and 1 <= int(text) <= len(visits):
+            return [visits[int(text) - 1]]
         exact = [v for v in visits if v.id == text.casefold()]
         if exact:
             return exact
         wanted = [w for w in _WORD.findall(fold(text)) if w not in _FILLERS]
         if not wanted:
             return []
-        scores = [(sum(self._vocabulary[v.id].get(w, 0) for w in wanted), v) for v in visits]
+        scores = [(sum(_weight(self._vocabulary[v.id], w) for w in wanted), v) for v in visits]
         best = max(score for score, _ in scores)
         return [v for score, v in scores if best and score == best]
+
+
+def _weight(vocabulary: dict[str, int], word: str) -> int:
+    """A word's weight for a visit; a Hangul word also counts as the start of a longer one,
+    since Korean adds what English writes apart (`토리노` in `토리노시`, `광주` in `광주광역시`)."""
+    exact = vocabulary.get(word, 0)
+    if len(word) >= 2 and _HANGUL.match(word):
+        return max((w for v, w in vocabulary.items() if v.startswith(word)), default=exact)
+    return exact
 
 
 def status(visit: Visit, now: datetime) -> Status:
@@ -111,10 +122,10 @@ def local_today(visit: Visit, now: datetime) -> date:
     return local_now(visit, now).date()
 
 
-def _vocabulary(visit: Visit) -> dict[str, int]:
-    """The words that name a visit, with their weight: its title, its month and year, and its
-    places, in every language. A place weighs twice a title word, since "torino" names the
-    visit held in Turin more than the one made by Turin's mayor."""
+def _vocabulary(visit: Visit, partnership: Partnership) -> dict[str, int]:
+    """The words that name a visit, with their weight: its title, its month and year, and the
+    city it was held in, in every language. The host city weighs twice a title word, since
+    "torino" names the visit held in Turin more than the one made by Turin's mayor."""
     weights: dict[str, int] = {}
     months = {visit.first_day.month, visit.last_day.month}
     for lang in LANGS:
@@ -123,9 +134,9 @@ def _vocabulary(visit: Visit) -> dict[str, int]:
             weights.update((fold(names[m]).rstrip("."), 1) for m in months)
         weights.update((w, 1) for w in _WORD.findall(fold(visit.title(lang))))
     weights.update({str(visit.first_day.year): 1, **{f"{m}월": 1 for m in months}})
-    for place in visit.places:
-        for lang in LANGS:
-            weights.update((w, 2) for w in _WORD.findall(fold(place.name(lang))))
+    host = next(c for c in partnership.cities if c.id == visit.host)
+    for lang in LANGS:
+        weights.update((w, 2) for w in _WORD.findall(fold(host.name(lang))))
     return weights
 
 

@@ -99,6 +99,12 @@ def load_seeds(seeds_dir: Path) -> Seeds:
             found.append(
                 SeedError(name, "partnership", f"unknown partnership {visit.partnership!r}")
             )
+        elif visit.partnership in partnerships:
+            cities = {c.id for c in partnerships[visit.partnership][1].cities}
+            if visit.host not in cities:
+                found.append(
+                    SeedError(name, "host", f"{visit.host!r} is not a city of the partnership")
+                )
         if visit.id in visits:
             found.append(SeedError(name, "id", f"duplicate id {visit.id!r}"))
         else:

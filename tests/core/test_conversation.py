@@ -170,3 +170,35 @@ def test_the_dialogue_covers_what_the_issue_asks():
     for command in ("/visits", "/visit", "/partnership", "/lang"):
         assert command in texts
     assert any(s.press for s in DIALOGUE if isinstance(s, Step))
+
+
+@pytest.mark.parametrize(
+    ("words", "title"),
+    [
+        ("2", "The Mayor of Gwangju in Turin"),
+        ("aprile", "The Mayor of Gwangju in Turin"),
+        ("torino", "The Mayor of Gwangju in Turin"),
+        ("토리노", "The Mayor of Gwangju in Turin"),
+        ("april 2024", "The Mayor of Gwangju in Turin"),
+        ("1", "The Mayor of Turin in Gwangju"),
+        ("gwangju", "The Mayor of Turin in Gwangju"),
+        ("광주", "The Mayor of Turin in Gwangju"),
+        ("8월", "The Mayor of Turin in Gwangju"),
+        (AUGUST, "The Mayor of Turin in Gwangju"),
+    ],
+)
+async def test_visit_is_chosen_by_number_id_or_words(
+    conversation: Conversation, states: MemoryChatStates, renderer: Renderer, words: str, title: str
+):
+    said = await ask(conversation, renderer, f"/visit {words}")
+    assert said.startswith(title)
+    assert states.state(CHAT).visit is not None
+
+
+@pytest.mark.parametrize("words", ["2024", "99", "nothing of the sort"])
+async def test_a_visit_not_found_or_ambiguous_lists_them_and_changes_nothing(
+    conversation: Conversation, states: MemoryChatStates, renderer: Renderer, words: str
+):
+    said = await ask(conversation, renderer, f"/visit {words}")
+    assert "Visits of the partnership" in said
+    assert states.state(CHAT).visit is None
