@@ -18,7 +18,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bot.payloads import telegram_send_message
+from bot.telegram.payloads import send_message as telegram_send_message
 from bot.settings import PROJECT_ROOT
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.sending import to_kwargs

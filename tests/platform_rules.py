@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
-from bot.payloads import slack_post_message, telegram_send_message
+from bot.slack.payloads import post_message as slack_post_message
+from bot.telegram.payloads import send_message as telegram_send_message
 from briefings.commands import Briefing, Context, handle
 from briefings.languages import Lang
 from briefings.loader import load_seeds

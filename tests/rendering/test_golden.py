@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.payloads import slack_post_message, telegram_send_message
+from bot.slack.payloads import post_message as slack_post_message
+from bot.telegram.payloads import send_message as telegram_send_message
 from briefings.commands import Briefing, Context, handle
 from briefings.languages import Lang
 from briefings.rendering import Renderer
