@@ -6,6 +6,7 @@ every reply. Whether someone is an admin is asked afresh each time: the conversa
 asks only when a shared setting would change, and a demoted admin must not keep the right.
 """
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -32,6 +33,8 @@ class Locales:
         self._size = size
         self._clock = clock
         self._known: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        # Lookups under way: a burst from one user (a few quick commands) waits for the first.
+        self._asking: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
 
     async def locale(self, user_id: str) -> str | None:
         """The user's Slack locale (`it-IT`), or None when Slack would not say."""
@@ -39,7 +42,12 @@ class Locales:
         if cached is not None and self._clock() - cached[0] < self._ttl:
             self._known.move_to_end(user_id)
             return cached[1]
-        user = await self._lookup(user_id)
+        asking = self._asking.get(user_id)
+        if asking is None:
+            asking = asyncio.ensure_future(self._lookup(user_id))
+            self._asking[user_id] = asking
+            asking.add_done_callback(lambda _: self._asking.pop(user_id, None))
+        user = await asyncio.shield(asking)
         locale = user.get("locale") if user is not None else None
         self._remember(user_id, locale if isinstance(locale, str) else None)
         return self._known[user_id][1]
