@@ -172,7 +172,7 @@ def event_callback(event: Json, *, team: str = TEAM, event_id: str | None = None
 def block_action(
     value: str,
     *,
-    action_id: str = "nav_1",
+    action_id: str = "go_1",
     user: str = "U0ALICE",
     team: str = TEAM,
     container: Json,
@@ -192,7 +192,7 @@ def block_action(
             {
                 "type": "button",
                 "action_id": action_id,
-                "block_id": "nav",
+                "block_id": "go",
                 "value": value,
                 "action_ts": f"{time.time():.6f}",
             }
@@ -251,6 +251,9 @@ class FakeSlack:
         self.acks: list[Json] = []
         self.violations: list[str] = []
         self.locales: dict[str, str] = {}
+        # Workspace admins and owners, as `users.info` reports them.
+        self.admins: set[str] = set()
+        self.owners: set[str] = set()
         self.faults: dict[str, list[Fault]] = {}
         self.delays: dict[str, float] = {}
         self._changed = asyncio.Condition()
@@ -360,7 +363,16 @@ class FakeSlack:
         if method == "users.info":
             user = str(args.get("user"))
             locale = self.locales.get(user, "en-US")
-            return {"ok": True, "user": {"id": user, "team_id": TEAM, "locale": locale}}
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "team_id": TEAM,
+                    "locale": locale,
+                    "is_admin": user in self.admins or user in self.owners,
+                    "is_owner": user in self.owners,
+                },
+            }
         if method == "chat.postMessage":
             ts = f"1724716800.{next(self._ts):06d}"
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"ts": ts}}

@@ -5,7 +5,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.payloads import slack_post_message
+from bot.slack.payloads import post_message
 from briefings.delivery import Outcome
 from briefings.rendering.renderer import Renderer
 from briefings.replies import Reply
@@ -35,7 +35,7 @@ class SlackDigestSender:
         """Every message in order; 429 and 5xx are already retried by the client's handlers."""
         for message in self._renderer.render(reply, "slack"):
             try:
-                await self._client.chat_postMessage(**slack_post_message(message, chat_key))
+                await self._client.chat_postMessage(**post_message(message, chat_key))
             except SlackApiError as exc:
                 error = str(exc.response.get("error", ""))
                 log.warning("Slack channel %s: %s", chat_key, error)

@@ -1,8 +1,10 @@
-"""Rendered messages as Slack Web API arguments: Block Kit sections, buttons, response bodies.
+"""Rendered messages as Slack Web API arguments: Block Kit sections, buttons, response bodies,
+the App Home view. The one place Block Kit is built.
 
 The console's `--format slack` and the adapter share these functions, so what the console prints
-is what the adapter sends. Buttons carry the core's encoded action as their `value`; their
-`action_id`s only need to be unique in the message and recognisable as ours.
+is what the adapter sends; each route adds only what it needs (a thread, a response type, a Share
+button). Buttons carry the core's encoded action as their `value`; their `action_id`s only need
+to be unique in the message and recognisable as ours.
 """
 
 import re
@@ -15,12 +17,16 @@ from briefings.rendering.renderer import SLACK_MAX_BLOCKS, Message
 from briefings.replies import Button
 
 ResponseType = Literal["ephemeral", "in_channel"]
-# Every button of ours; the adapter listens for these and decodes the value.
+# Every button of ours; the adapter listens for these and passes the value on, undecoded.
 ACTION_ID: Final = re.compile(r"^go_\d+$")
+# Share buttons: one asks again for words the user typed, the other for a button's action.
 SHARE_ACTION: Final = "share"
+SHARE_PRESS: Final = "share_press"
 # Slack's limits on a button: its label and its value.
 LABEL_LIMIT: Final = 75
 VALUE_LIMIT: Final = 2000
+# A Home tab holds twice a message's blocks.
+HOME_MAX_BLOCKS: Final = 100
 
 
 def actions_block(buttons: tuple[Button, ...]) -> dict[str, Any]:
@@ -73,20 +79,38 @@ def response_body(
     return body
 
 
-def with_share_button(body: dict[str, Any], words: str, lang: Lang) -> dict[str, Any]:
+def with_share_button(
+    body: dict[str, Any], value: str, lang: Lang, *, action_id: str = SHARE_ACTION
+) -> dict[str, Any]:
     """Add a Share button to an ephemeral reply, if Slack's block limit leaves room.
 
-    Its value is what the user typed, so pressing it asks the same question again for the
-    channel, answered afresh rather than copied from the user's private view.
+    Its value is what produced the reply (the words typed, or with `SHARE_PRESS` the button's
+    action), so pressing it asks the same question again for the channel, answered afresh
+    rather than copied from the user's private view.
     """
     current: list[dict[str, Any]] = list(body.get("blocks", []))
-    if len(current) >= SLACK_MAX_BLOCKS or len(words) > VALUE_LIMIT:
+    if len(current) >= SLACK_MAX_BLOCKS or len(value) > VALUE_LIMIT:
         return body
     button = {
         "type": "button",
         "text": {"type": "plain_text", "text": label("share_in_channel", lang)},
-        "action_id": SHARE_ACTION,
-        "value": words,
+        "action_id": action_id,
+        "value": value,
     }
     current.append({"type": "actions", "block_id": SHARE_ACTION, "elements": [button]})
     return {**body, "blocks": current}
+
+
+def home_view(messages: list[Message], channel: str) -> dict[str, Any]:
+    """One `home` view from every message of a reply, the buttons kept at the end.
+
+    Past Slack's limit the sections are cut, never the buttons: a shorter Home still works, a
+    Home without its buttons is a dead end. `private_metadata` keeps the App Home's channel,
+    which Slack leaves out of a Home button's payload: the press is answered in that chat.
+    """
+    shown = [block for message in messages for block in blocks(message)]
+    if len(shown) > HOME_MAX_BLOCKS:
+        last = shown[-1]
+        keep = [last] if last.get("type") == "actions" else []
+        shown = [*shown[: HOME_MAX_BLOCKS - len(keep)], *keep]
+    return {"type": "home", "private_metadata": channel, "blocks": shown}

@@ -2,10 +2,7 @@
 
 import re
 
-from briefings.commands import COMMANDS, UMBRELLA
-
 SHARE_WORD = "share"
-_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _LEADING_MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -37,22 +34,3 @@ def split_share(text: str) -> tuple[str, bool]:
     if words and words[-1].casefold() == SHARE_WORD:
         return " ".join(words[:-1]), True
     return " ".join(words), False
-
-
-def as_command(text: str) -> str:
-    """What the core reads for text addressed to the bot, wherever it came from.
-
-    A first word naming a command selects it through the umbrella command
-    (`itinerary tuesday` -> `/briefing itinerary tuesday`), nothing at all is the briefing, and
-    anything else goes as a plain message, which the core reads as a day when it is one
-    (`martedì` -> that day) rather than answering with the whole briefing.
-    """
-    words = text.split()
-    if not words:
-        return f"/{UMBRELLA}"
-    if words[0].removeprefix("/").casefold() in _COMMAND_NAMES:
-        return f"/{UMBRELLA} {' '.join(words)}"
-    return " ".join(words)
-
-
-_COMMAND_NAMES = frozenset(c.name for c in COMMANDS)

@@ -2,16 +2,20 @@
 over a Socket Mode WebSocket), its Web API client pointed at a fake Slack, asserted on what that
 fake receives.
 
-Issue 4's acceptance. Requests are signed as Slack signs them; each test has its own fake, its
-own HTTP server and its own SQLite database; the clock is fixed during the visit (Tuesday
-27 August 2024, 09:00 in Gwangju).
+Requests are signed as Slack signs them; each test has its own fake, its own HTTP server and its
+own SQLite database; the clock is fixed during the August visit (Tuesday 27 August 2024, 09:00
+in Gwangju). What the adapter sends is compared with the core's own answer: the conversation
+service's reply for the same question on a fresh in-memory conversation in the same state,
+rendered for Slack by `bot.slack.payloads`, plus only what the route adds.
 """
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +26,32 @@ from slack_sdk.errors import SlackApiError, SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
 
 from bot.http import HttpServer
-from bot.payloads import slack_post_message
 from bot.settings import Settings
 from bot.slack.adapter import EVENTS_PATH, PLATFORM, SlackAdapter
-from bot.slack.messages import SHARE_ACTION, SHARE_BLOCK
-from bot.slack.text import as_command, split_share, strip_mention, unescape
-from briefings.commands import Briefing, Context, handle
+from bot.slack.payloads import (
+    HOME_MAX_BLOCKS,
+    SHARE_ACTION,
+    SHARE_PRESS,
+    ResponseType,
+    home_view,
+    post_message,
+    response_body,
+    with_share_button,
+)
+from bot.slack.text import split_share, strip_mention, unescape
+from briefings.actions import Action, encode
+from briefings.conversation import Conversation, Incoming
 from briefings.dossier import Text
-from briefings.labels import label
-from briefings.languages import Lang
-from briefings.rendering import SLACK_MAX_BLOCKS, Renderer
+from briefings.library import Library
+from briefings.loader import Seeds
+from briefings.ports import ChatKind, ChatRef
+from briefings.rendering.renderer import SLACK_MAX_BLOCKS, Renderer
+from briefings.replies import Reply, Say
 from briefings.views import notice_reply
+from fakes.memory import MemoryChatStates
 from fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -57,23 +74,28 @@ from fakes.slack_api import (
     sign,
     slash_command,
 )
-from storage.chats import ChatStore
+from storage.chats import SqlChatStates
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.dialogue import AUGUST, DIALOGUE, FORGED, NOW
 
-from ..conftest import DURING, ROOT, SHARED
+from ..conftest import ROOT, SHARED
 
 WEB_SPEC = SHARED / "specs" / "slack-web-api.openapi2.json"
 EVENTS_SPEC = SHARED / "specs" / "slack-events-api.asyncapi.json"
 MANIFEST = ROOT / "bot" / "slack" / "manifest.yaml"
-ALICE, BOB = "U0ALICE", "U0BOB"
+ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
 DM = "D0ALICE"
 GENERAL = "C0GENERAL"
-TUESDAY, WEDNESDAY = "itinerary 2024-08-27", "itinerary 2024-08-28"
+PARTNERS = "C0PARTNERS"
+# The fake's users.info answers this locale for anyone it was not told about.
+FAKE_LOCALE = "en-US"
+TUESDAY = encode(Action("day", AUGUST, NOW.date()))
+WEDNESDAY = encode(Action("day", AUGUST, NOW.date() + timedelta(days=1)))
 # Slack gives up on an acknowledgement after this long.
 ACK_DEADLINE = 3.0
-HOME_MAX_BLOCKS = 100
 INJECTIONS = ("<!channel>", "<@U123>", "<http://evil.example|click>")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 # --- fixtures -----------------------------------------------------------------------------------
@@ -109,11 +131,16 @@ async def fake(web_spec: WebApiSpec | None) -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[ChatStore]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'briefings.db'}")
-    upgrade(engine)
-    yield ChatStore(engine)
-    engine.dispose()
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    made = make_engine(f"sqlite:///{tmp_path / 'briefings.db'}")
+    upgrade(made)
+    yield made
+    made.dispose()
+
+
+@pytest.fixture
+def conversation(library: Library, engine: Engine) -> Conversation:
+    return Conversation(library, SqlChatStates(engine), lambda: NOW)
 
 
 @dataclass
@@ -150,6 +177,12 @@ class Bot:
         body = form_body(slash_command(text, self.fake.response_url(name), **fields))
         return await self.post(body, "application/x-www-form-urlencoded")
 
+    async def ask(self, text: str, name: str, **fields: Any) -> list[Json]:
+        """A slash command, and the bodies posted to its response_url once it is answered."""
+        await self.command(text, name, **fields)
+        await self.fake.wait_for(lambda: bool(self.fake.answered(name)))
+        return self.fake.answered(name)
+
     async def event(
         self, event: Json, *, headers: dict[str, str] | None = None, **wrapper: Any
     ) -> tuple[int, str]:
@@ -168,9 +201,8 @@ class Bot:
 @dataclass
 class Bots:
     fake: FakeSlack
-    briefing: Briefing
+    conversation: Conversation
     renderer: Renderer
-    store: ChatStore
     events_spec: EventsSpec | None
     running: list[Bot] = field(default_factory=list)
 
@@ -179,10 +211,8 @@ class Bots:
             "bot_token": BOT_TOKEN,
             "signing_secret": SIGNING_SECRET,
             "api_url": self.fake.api_url,
-            "briefing": self.briefing,
+            "conversation": self.conversation,
             "renderer": self.renderer,
-            "store": self.store,
-            "clock": lambda: DURING,
             "http": http,
         }
         return SlackAdapter(**{**settings, **overrides})
@@ -208,12 +238,11 @@ class Bots:
 @pytest.fixture
 async def bots(
     fake: FakeSlack,
-    briefing: Briefing,
+    conversation: Conversation,
     renderer: Renderer,
-    store: ChatStore,
     events_spec: EventsSpec | None,
 ) -> AsyncIterator[Bots]:
-    made = Bots(fake, briefing, renderer, store, events_spec)
+    made = Bots(fake, conversation, renderer, events_spec)
     yield made
     await made.stop_all()
 
@@ -223,30 +252,83 @@ async def bot(bots: Bots) -> Bot:
     return await bots.start()
 
 
-# --- helpers ------------------------------------------------------------------------------------
+# --- what the core answers, as Slack bodies -----------------------------------------------------
 
 
-def expected(
-    briefing: Briefing, renderer: Renderer, text: str, lang: Lang = "en", channel: str = GENERAL
+@dataclass
+class Core:
+    """A fresh in-memory conversation: the reference the adapter's answers are compared with.
+
+    Questions are asked as the adapter asks them (the chat is the channel, text is `words`, the
+    fake's locale); `ask` replays any earlier steps that put the chat in the same state."""
+
+    library: Library
+    states: MemoryChatStates = field(default_factory=MemoryChatStates)
+
+    async def reply(
+        self,
+        words: str | None = None,
+        *,
+        press: str | None = None,
+        channel: str = GENERAL,
+        user: str = ALICE,
+        locale: str | None = FAKE_LOCALE,
+    ) -> Reply:
+        conversation = Conversation(self.library, self.states, lambda: NOW)
+        kind: ChatKind = "private" if channel.startswith("D") else "channel"
+
+        async def admin() -> bool:
+            return True
+
+        incoming = Incoming(
+            ChatRef(PLATFORM, channel),
+            kind,
+            user,
+            locale,
+            text=words,
+            words=words is not None,
+            action=press,
+            is_admin=admin,
+        )
+        return (await conversation.handle(incoming)).reply
+
+
+@pytest.fixture
+def core(library: Library) -> Core:
+    return Core(library)
+
+
+def posts(reply: Reply, channel: str, thread_ts: str | None = None) -> list[Json]:
+    return [post_message(m, channel, thread_ts) for m in Renderer().render(reply, "slack")]
+
+
+def bodies(
+    reply: Reply,
+    response_type: ResponseType,
+    *,
+    replace_original: bool = False,
+    share: tuple[str, str] | None = None,
 ) -> list[Json]:
-    """What the core answers to `text`: the console's chat.postMessage payloads."""
-    reply = handle(briefing, Context(lang, DURING, command_prefix="/briefing "), text)
-    return [slack_post_message(m, channel) for m in renderer.render(reply, "slack")]
+    """What the adapter posts to a response_url: the first message replaces the original when
+    asked to, and a private answer ends with a Share button."""
+    messages = Renderer().render(reply, "slack")
+    made = []
+    for n, message in enumerate(messages):
+        body = response_body(message, response_type, replace_original=replace_original and n == 0)
+        if share is not None and n == len(messages) - 1:
+            body = with_share_button(body, share[1], reply.lang, action_id=share[0])
+        made.append(body)
+    return made
 
 
 def without_channel(payload: Json) -> Json:
     return {k: v for k, v in payload.items() if k != "channel"}
 
 
-def without_share_button(blocks: list[Json]) -> list[Json]:
-    """An ephemeral reply's blocks less the Share button we add to them."""
-    return [b for b in blocks if b.get("block_id") != SHARE_BLOCK]
-
-
-def selected_day(blocks: list[Json]) -> str | None:
-    """The value of the highlighted day button: which day a message shows."""
+def selected(blocks: list[Json]) -> str | None:
+    """The value of the highlighted button: which view (which day) a message shows."""
     for block in blocks:
-        if block.get("block_id") == "nav":
+        if block.get("block_id") == "go":
             for element in block["elements"]:
                 if element.get("style") == "primary":
                     return str(element["value"])
@@ -312,26 +394,29 @@ def home_opened(user: str = ALICE) -> Json:
     return {"type": "app_home_opened", "user": user, "channel": DM, "tab": "home"}
 
 
+def ephemeral(channel: str = GENERAL) -> Json:
+    return {"type": "message", "is_ephemeral": True, "channel_id": channel}
+
+
 # --- construction -------------------------------------------------------------------------------
 
 
 def test_building_the_adapter_connects_to_nothing(
-    briefing: Briefing, renderer: Renderer, store: ChatStore
+    conversation: Conversation, renderer: Renderer
 ) -> None:
     """Outside any event loop, with an address nothing listens on: building must not touch it."""
     common: dict[str, Any] = {
         "bot_token": BOT_TOKEN,
         "api_url": "http://127.0.0.1:9/api",
-        "briefing": briefing,
+        "conversation": conversation,
         "renderer": renderer,
-        "store": store,
-        "clock": lambda: DURING,
     }
     server = HttpServer("127.0.0.1", 0)
     http = SlackAdapter(**common, signing_secret=SIGNING_SECRET, http=server)
     socket = SlackAdapter(**common, app_token=APP_TOKEN)
     assert (http.mode, socket.mode) == ("http", "socket")
     assert http.client.base_url == "http://127.0.0.1:9/api/"
+    assert server.routes == [EVENTS_PATH]
     with pytest.raises(ValueError, match="signing secret"):
         SlackAdapter(**common, http=server)
 
@@ -361,23 +446,6 @@ def test_allowlist_setting_reads_comma_separated_team_ids(monkeypatch: pytest.Mo
     assert Settings(_env_file=None).slack_teams == []
 
 
-@pytest.mark.parametrize(
-    ("text", "command"),
-    [
-        ("", "/briefing"),
-        ("itinerary tuesday", "/briefing itinerary tuesday"),
-        ("/itinerary  martedì", "/briefing /itinerary martedì"),
-        ("WHO kang", "/briefing WHO kang"),
-        ("martedì", "martedì"),
-        ("what's on tuesday?", "what's on tuesday?"),
-    ],
-)
-def test_text_addressed_to_the_bot_selects_a_command_or_is_read_as_a_day(
-    text: str, command: str
-) -> None:
-    assert as_command(text) == command
-
-
 def test_slack_text_conventions_are_undone_once() -> None:
     assert strip_mention(f"<@{BOT_USER}> itinerary  tuesday", BOT_USER) == "itinerary tuesday"
     assert strip_mention(f"hey <@{BOT_USER}|briefings> who <@U123>", BOT_USER) == "hey who <@U123>"
@@ -396,11 +464,71 @@ def test_our_signature_is_the_one_slack_sdk_verifies() -> None:
     assert not verifier.is_valid(body + "&x=1", ts, signature)
 
 
+# --- the dialogue, through /briefing ------------------------------------------------------------
+
+
+def as_words(text: str) -> str:
+    """A dialogue step as typed after `/briefing`: `/visit 2` -> `visit 2`."""
+    return text.removeprefix("/")
+
+
+async def test_the_dialogue_through_the_slash_command_is_the_cores_answer(
+    bot: Bot, core: Core
+) -> None:
+    """Each step in a direct message with the bot: text typed after `/briefing`, buttons pressed
+    on the private reply. What reaches Slack is the core's reply for the same step, in the same
+    state, rendered by bot.slack.payloads; the route adds only the Share button and the
+    response type."""
+    plain = Renderer()
+    for n, step in enumerate(DIALOGUE):
+        name = f"step{n}"
+        if step.text is not None:
+            words = as_words(step.text)
+            reply = await core.reply(words, channel=DM)
+            await bot.command(words, name, channel=DM)
+            expected = bodies(reply, "ephemeral", share=(SHARE_ACTION, words))
+        else:
+            assert step.press is not None
+            reply = await core.reply(press=step.press, channel=DM)
+            press = block_action(
+                step.press, container=ephemeral(DM), response_url=bot.fake.response_url(name)
+            )
+            assert (await bot.action(press))[0] == 200
+            expected = bodies(
+                reply, "ephemeral", replace_original=True, share=(SHARE_PRESS, step.press)
+            )
+        count = len(expected)
+        await bot.fake.wait_for(lambda n=name, c=count: len(bot.fake.answered(n)) == c)
+        assert bot.fake.answered(name) == expected, step
+        # Typed as words, an unknown command is a message the bot did not understand.
+        said = "\n".join(m.text for m in plain.render(reply, "plain"))
+        says = ("Non ho capito",) if step.text == "/bogus" else step.says
+        for fragment in says:
+            assert fragment in said, f"{step}: {fragment!r} not in {said!r}"
+        for fragment in step.never:
+            assert fragment not in said, f"{step}: {fragment!r} in {said!r}"
+
+
+async def test_a_forged_button_value_gets_the_polite_out_of_date_reply(
+    bot: Bot, core: Core
+) -> None:
+    for name, value in (("forged", FORGED), ("junk", "itinerary 2024-08-27"), ("empty", "")):
+        press = block_action(value, container=ephemeral(), response_url=bot.fake.response_url(name))
+        assert (await bot.action(press))[0] == 200
+        await bot.fake.wait_for(lambda name=name: bool(bot.fake.answered(name)))
+        [body] = bot.fake.answered(name)
+        reply = await core.reply(press=value)
+        assert [body] == bodies(
+            reply, "ephemeral", replace_original=True, share=(SHARE_PRESS, value)
+        )
+        assert "This button is out of date" in body["text"]
+
+
 # --- the slash command --------------------------------------------------------------------------
 
 
 async def test_signed_slash_command_is_acknowledged_at_once_then_answered_at_response_url(
-    bot: Bot, briefing: Briefing, renderer: Renderer
+    bot: Bot, core: Core
 ) -> None:
     # A slow Web API (the language lookup) must not hold up the acknowledgement: the answer
     # cannot be out before the lookup, so an empty response list proves the order.
@@ -411,65 +539,70 @@ async def test_signed_slash_command_is_acknowledged_at_once_then_answered_at_res
     assert bot.fake.responses == []
 
     await bot.fake.wait_for(lambda: bool(bot.fake.answered("r1")))
+    reply = await core.reply("itinerary tuesday")
+    assert bot.fake.answered("r1") == bodies(
+        reply, "ephemeral", share=(SHARE_ACTION, "itinerary tuesday")
+    )
     [body] = bot.fake.answered("r1")
-    [payload] = expected(briefing, renderer, "/briefing itinerary tuesday")
-    assert body["response_type"] == "ephemeral"
-    assert body["text"] == payload["text"]
-    assert without_share_button(body["blocks"]) == payload["blocks"]
-    assert selected_day(body["blocks"]) == TUESDAY
-    share = body["blocks"][-1]
-    assert share["elements"][0]["action_id"] == SHARE_ACTION
-    assert share["elements"][0]["value"] == "/briefing itinerary tuesday"
+    assert selected(body["blocks"]) == TUESDAY
 
 
-async def test_slash_command_text_reaches_the_core_as_the_same_command(
-    bot: Bot, briefing: Briefing, renderer: Renderer
-) -> None:
-    await bot.command("", "whole")
-    await bot.command("martedì", "day")
-    await bot.command("who kang", "who")
-    await bot.fake.wait_for(lambda: len(bot.fake.responses) == 3)
-    for name, text in (("whole", "/briefing"), ("day", "martedì"), ("who", "/briefing who kang")):
-        [body] = bot.fake.answered(name)
-        [payload] = expected(briefing, renderer, text)
-        assert without_share_button(body["blocks"]) == payload["blocks"], name
-    assert selected_day(bot.fake.answered("day")[0]["blocks"]) == TUESDAY
+async def test_slash_command_words_reach_the_core_as_typed(bot: Bot, core: Core) -> None:
+    """Nothing is the briefing; a first word naming a command selects it (with or without its
+    slash); a day alone is that day, as in a private chat."""
+    asked = {"whole": "", "day": "martedì", "who": "who kang", "slashed": "/itinerary martedì"}
+    for name, words in asked.items():
+        await bot.command(words, name, channel=DM)
+    await bot.fake.wait_for(lambda: len(bot.fake.responses) == len(asked))
+    for name, words in asked.items():
+        reply = await core.reply(words, channel=DM)
+        assert bot.fake.answered(name) == bodies(reply, "ephemeral", share=(SHARE_ACTION, words))
+    assert selected(bot.fake.answered("day")[0]["blocks"]) == TUESDAY
+    # The same day, the Share button aside (it repeats what was typed).
+    slashed, day = bot.fake.answered("slashed")[0], bot.fake.answered("day")[0]
+    assert slashed["blocks"][:-1] == day["blocks"][:-1]
 
 
-async def test_share_as_last_word_posts_the_console_payload_in_channel(
-    bot: Bot, briefing: Briefing, renderer: Renderer
-) -> None:
-    await bot.command("itinerary tuesday share", "shared")
-    await bot.fake.wait_for(lambda: bool(bot.fake.answered("shared")))
-    [body] = bot.fake.answered("shared")
-    [payload] = expected(briefing, renderer, "/briefing itinerary tuesday")
-    assert body == {
-        **without_channel(payload),
-        "response_type": "in_channel",
-        "replace_original": False,
-    }
+async def test_share_as_last_word_posts_the_answer_in_channel(bot: Bot, core: Core) -> None:
+    [body] = await bot.ask("itinerary tuesday share", "shared")
+    reply = await core.reply("itinerary tuesday")
+    assert [body] == bodies(reply, "in_channel")
+    assert [body] == [
+        {**without_channel(p), "response_type": "in_channel", "replace_original": False}
+        for p in posts(reply, GENERAL)
+    ]
 
 
 async def test_share_button_posts_in_channel_and_removes_the_private_copy(
-    bot: Bot, briefing: Briefing, renderer: Renderer
+    bot: Bot, core: Core
 ) -> None:
-    container = {"type": "message", "is_ephemeral": True, "channel_id": GENERAL}
     press = block_action(
-        "/briefing itinerary tuesday",
+        "itinerary tuesday",
         action_id=SHARE_ACTION,
-        container=container,
+        container=ephemeral(),
         response_url=bot.fake.response_url("eph"),
     )
-    status, _ = await bot.action(press)
-    assert status == 200
+    assert (await bot.action(press))[0] == 200
     await bot.fake.wait_for(lambda: len(bot.fake.answered("eph")) == 2)
     shared, removed = bot.fake.answered("eph")
-    [payload] = expected(briefing, renderer, "/briefing itinerary tuesday")
-    assert shared == {
-        **without_channel(payload),
-        "response_type": "in_channel",
-        "replace_original": False,
-    }
+    reply = await core.reply("itinerary tuesday")
+    assert [shared] == bodies(reply, "in_channel")
+    assert removed == {"delete_original": True}
+
+
+async def test_share_button_under_a_pressed_button_shares_that_view(bot: Bot, core: Core) -> None:
+    press = block_action(
+        WEDNESDAY,
+        action_id=SHARE_PRESS,
+        container=ephemeral(),
+        response_url=bot.fake.response_url("eph"),
+    )
+    await bot.action(press)
+    await bot.fake.wait_for(lambda: len(bot.fake.answered("eph")) == 2)
+    shared, removed = bot.fake.answered("eph")
+    reply = await core.reply(press=WEDNESDAY)
+    assert [shared] == bodies(reply, "in_channel")
+    assert selected(shared["blocks"]) == WEDNESDAY
     assert removed == {"delete_original": True}
 
 
@@ -495,79 +628,89 @@ async def test_url_verification_is_answered_with_the_challenge(bot: Bot) -> None
     assert (status, json.loads(text)) == (200, {"challenge": "c-123"})
 
 
-# --- day buttons --------------------------------------------------------------------------------
+# --- buttons ------------------------------------------------------------------------------------
 
 
 async def test_day_button_on_a_private_reply_replaces_it_with_that_day(
-    bot: Bot, briefing: Briefing, renderer: Renderer
+    bot: Bot, core: Core
 ) -> None:
-    container = {"type": "message", "is_ephemeral": True, "channel_id": GENERAL}
-    press = block_action(WEDNESDAY, container=container, response_url=bot.fake.response_url("nav"))
+    press = block_action(WEDNESDAY, container=ephemeral(), response_url=bot.fake.response_url("go"))
     assert (await bot.action(press))[0] == 200
-    await bot.fake.wait_for(lambda: bool(bot.fake.answered("nav")))
-    [body] = bot.fake.answered("nav")
-    [payload] = expected(briefing, renderer, "/" + WEDNESDAY)
-    assert body["replace_original"] is True
+    await bot.fake.wait_for(lambda: bool(bot.fake.answered("go")))
+    [body] = bot.fake.answered("go")
+    reply = await core.reply(press=WEDNESDAY)
+    assert [body] == bodies(
+        reply, "ephemeral", replace_original=True, share=(SHARE_PRESS, WEDNESDAY)
+    )
     assert "response_type" not in body  # the replaced message keeps its visibility
-    assert without_share_button(body["blocks"]) == payload["blocks"]
-    assert selected_day(body["blocks"]) == WEDNESDAY
-    assert body["blocks"][-1]["elements"][0]["value"] == "/" + WEDNESDAY  # shares this day
+    assert selected(body["blocks"]) == WEDNESDAY
 
 
 async def test_day_button_on_a_channel_message_updates_it_for_everyone(
-    bot: Bot, briefing: Briefing, renderer: Renderer
+    bot: Bot, core: Core
 ) -> None:
     container = {"type": "message", "is_ephemeral": False, "channel_id": GENERAL}
     press = block_action(WEDNESDAY, container=container, response_url=bot.fake.response_url("pub"))
     await bot.action(press)
     await bot.fake.wait_for(lambda: bool(bot.fake.answered("pub")))
-    [payload] = expected(briefing, renderer, "/" + WEDNESDAY)
-    assert bot.fake.answered("pub") == [{**without_channel(payload), "replace_original": True}]
+    reply = await core.reply(press=WEDNESDAY)
+    assert bot.fake.answered("pub") == bodies(reply, "in_channel", replace_original=True)
 
 
-async def test_day_button_without_response_url_edits_with_chat_update(
-    bot: Bot, briefing: Briefing, renderer: Renderer
-) -> None:
+async def test_day_button_without_response_url_edits_with_chat_update(bot: Bot, core: Core) -> None:
     container = {"type": "message", "channel_id": DM, "message_ts": "1724716800.000042"}
     await bot.action(block_action(WEDNESDAY, container=container))
     await bot.fake.wait_for(lambda: bool(bot.fake.called("chat.update")))
     [call] = bot.fake.called("chat.update")
-    [payload] = expected(briefing, renderer, "/" + WEDNESDAY, channel=DM)
+    [payload] = posts(await core.reply(press=WEDNESDAY, channel=DM), DM)
     assert call.args == {**payload, "ts": "1724716800.000042"}
+
+
+async def test_a_button_answers_in_the_chats_language_and_visit(bot: Bot, core: Core) -> None:
+    """State is the chat's: a button pressed in a DM that chose Italian answers in Italian."""
+    await bot.ask("lang it", "lang", channel=DM)
+    await core.reply("lang it", channel=DM)
+    press = block_action(
+        WEDNESDAY, container=ephemeral(DM), response_url=bot.fake.response_url("go")
+    )
+    await bot.action(press)
+    await bot.fake.wait_for(lambda: bool(bot.fake.answered("go")))
+    reply = await core.reply(press=WEDNESDAY, channel=DM)
+    assert reply.lang == "it"
+    assert bot.fake.answered("go") == bodies(
+        reply, "ephemeral", replace_original=True, share=(SHARE_PRESS, WEDNESDAY)
+    )
 
 
 # --- mentions and direct messages ----------------------------------------------------------------
 
 
-async def test_mention_is_read_as_the_command_after_it(
-    bot: Bot, briefing: Briefing, renderer: Renderer
-) -> None:
+async def test_mention_is_read_as_the_words_after_it(bot: Bot, core: Core) -> None:
     status, _ = await bot.event(mention(f"<@{BOT_USER}> itinerary tuesday"))
     assert status == 200
     await bot.fake.wait_for(lambda: bool(bot.fake.called("chat.postMessage")))
     [call] = bot.fake.called("chat.postMessage")
-    assert call.args == expected(briefing, renderer, "/briefing itinerary tuesday")[0]
+    assert [call.args] == posts(await core.reply("itinerary tuesday"), GENERAL)
 
 
-async def test_mention_in_a_thread_is_answered_in_that_thread(
-    bot: Bot, briefing: Briefing, renderer: Renderer
-) -> None:
+async def test_mention_in_a_thread_is_answered_in_that_thread(bot: Bot, core: Core) -> None:
     await bot.event(mention(f"<@{BOT_USER}> who kang", thread_ts="1724716800.000001"))
     await bot.fake.wait_for(lambda: bool(bot.fake.called("chat.postMessage")))
     [call] = bot.fake.called("chat.postMessage")
-    payload = expected(briefing, renderer, "/briefing who kang")[0]
-    assert call.args == {**payload, "thread_ts": "1724716800.000001"}
+    assert [call.args] == posts(await core.reply("who kang"), GENERAL, "1724716800.000001")
 
 
 async def test_direct_message_naming_a_day_gets_that_day_in_the_users_language(
-    bot: Bot, briefing: Briefing, renderer: Renderer
+    bot: Bot, core: Core
 ) -> None:
     bot.fake.locales[ALICE] = "it-IT"
     await bot.event(dm("martedì?"))
     await bot.fake.wait_for(lambda: bool(bot.fake.called("chat.postMessage")))
     [call] = bot.fake.called("chat.postMessage")
-    assert call.args == expected(briefing, renderer, "martedì?", "it", channel=DM)[0]
-    assert selected_day(call.args["blocks"]) == TUESDAY
+    reply = await core.reply("martedì?", channel=DM, locale="it-IT")
+    assert reply.lang == "it"
+    assert [call.args] == posts(reply, DM)
+    assert selected(call.args["blocks"]) == TUESDAY
     [lookup] = bot.fake.called("users.info")
     assert lookup.args["user"] == ALICE
     assert lookup.args["include_locale"] in {"1", "true", True}
@@ -584,17 +727,27 @@ async def test_bots_edits_and_channel_messages_are_not_answered(bot: Bot) -> Non
     assert len(bot.fake.called("chat.postMessage")) == 1
 
 
-async def test_chosen_language_beats_the_slack_locale_and_is_remembered(
-    bot: Bot, store: ChatStore, briefing: Briefing, renderer: Renderer
+async def test_the_chats_language_beats_the_slack_locale_and_stays_with_the_chat(
+    bot: Bot, core: Core
 ) -> None:
     bot.fake.locales[ALICE] = "it-IT"
-    await bot.command("lang ko", "lang")
-    await bot.fake.wait_for(lambda: bool(bot.fake.answered("lang")))
-    assert store.lang(PLATFORM, ALICE) == "ko"
+    await bot.ask("lang ko", "lang", channel=DM)
     await bot.event(dm("tuesday"))
     await bot.fake.wait_for(lambda: bool(bot.fake.called("chat.postMessage")))
     [call] = bot.fake.called("chat.postMessage")
-    assert call.args == expected(briefing, renderer, "tuesday", "ko", channel=DM)[0]
+    await core.reply("lang ko", channel=DM, locale="it-IT")
+    reply = await core.reply("tuesday", channel=DM, locale="it-IT")
+    assert reply.lang == "ko"
+    assert [call.args] == posts(reply, DM)
+    # Another chat of the same user keeps following her Slack language.
+    [body] = await bot.ask("help", "elsewhere", channel=GENERAL)
+    assert (
+        body
+        == bodies(
+            await core.reply("help", locale="it-IT"), "ephemeral", share=(SHARE_ACTION, "help")
+        )[0]
+    )
+    assert "Comandi" in body["text"]
 
 
 async def test_the_locale_is_looked_up_once_per_user(bot: Bot) -> None:
@@ -608,32 +761,32 @@ async def test_the_locale_is_looked_up_once_per_user(bot: Bot) -> None:
 # --- App Home and retries -----------------------------------------------------------------------
 
 
-async def test_app_home_shows_the_briefing_with_day_buttons(
-    bot: Bot, briefing: Briefing, renderer: Renderer
-) -> None:
+async def test_app_home_shows_the_briefing_and_keeps_its_channel(bot: Bot, core: Core) -> None:
     await bot.event(home_opened())
     await bot.fake.wait_for(lambda: bool(bot.fake.called("views.publish")))
     [call] = bot.fake.called("views.publish")
-    payloads = expected(briefing, renderer, "/briefing")
+    reply = await core.reply("", channel=DM)
     assert call.args["user_id"] == ALICE
-    assert call.args["view"] == {
-        "type": "home",
-        "blocks": [b for p in payloads for b in p["blocks"]],
-    }
-    assert call.args["view"]["blocks"][-1]["block_id"] == "nav"
-    assert block_problems(call.args["view"]["blocks"], HOME_MAX_BLOCKS) == []
+    assert call.args["view"] == home_view(Renderer().render(reply, "slack"), DM)
+    assert call.args["view"]["private_metadata"] == DM
+    assert call.args["view"]["blocks"][-1]["block_id"] == "go"
 
 
-async def test_day_button_on_the_home_tab_republishes_it(
-    bot: Bot, briefing: Briefing, renderer: Renderer
+async def test_a_button_on_the_home_tab_republishes_it_for_the_homes_chat(
+    bot: Bot, core: Core
 ) -> None:
+    """Slack leaves the channel out of a Home button's payload: the view's metadata keeps it,
+    so the Home answers in the DM's language."""
+    await bot.ask("lang ko", "lang", channel=DM)
+    await core.reply("lang ko", channel=DM)
     container = {"type": "view", "view_id": "V0HOME"}
-    press = block_action(WEDNESDAY, container=container, view={"id": "V0HOME", "type": "home"})
-    await bot.action(press)
+    view = {"id": "V0HOME", "type": "home", "private_metadata": DM}
+    await bot.action(block_action(WEDNESDAY, container=container, view=view))
     await bot.fake.wait_for(lambda: bool(bot.fake.called("views.publish")))
     [call] = bot.fake.called("views.publish")
-    [payload] = expected(briefing, renderer, "/" + WEDNESDAY)
-    assert call.args["view"]["blocks"] == payload["blocks"]
+    reply = await core.reply(press=WEDNESDAY, channel=DM)
+    assert reply.lang == "ko"
+    assert call.args["view"] == home_view(Renderer().render(reply, "slack"), DM)
 
 
 async def test_messages_tab_opening_publishes_nothing(bot: Bot) -> None:
@@ -672,7 +825,7 @@ async def test_a_dm_that_also_mentions_the_bot_is_answered_once(bot: Bot) -> Non
 
 
 async def test_workspaces_outside_the_allowlist_get_a_polite_refusal_and_no_content(
-    bots: Bots, briefing: Briefing, renderer: Renderer
+    bots: Bots,
 ) -> None:
     bot = await bots.start(teams=[TEAM])
     outsider = "U0OUTSIDER"
@@ -688,18 +841,13 @@ async def test_workspaces_outside_the_allowlist_get_a_polite_refusal_and_no_cont
             and bool(fake.called("views.publish"))
         )
     )
-    reply = notice_reply(label("workspace_not_allowed", "en"), "en")
-    [refusal] = [slack_post_message(m, DM) for m in renderer.render(reply, "slack")]
-    [body] = fake.answered("outsider")
+    refusal = notice_reply(Say("workspace_not_allowed"), "en")
     # Private, though the outsider asked to share, and without a Share button.
-    assert body == {
-        **without_channel(refusal),
-        "response_type": "ephemeral",
-        "replace_original": False,
-    }
-    assert fake.called("chat.postMessage")[0].args == refusal
-    assert fake.called("views.publish")[0].args["view"]["blocks"] == refusal["blocks"]
-    assert selected_day(fake.answered("insider")[0]["blocks"]) == TUESDAY
+    assert fake.answered("outsider") == bodies(refusal, "ephemeral")
+    assert [fake.called("chat.postMessage")[0].args] == posts(refusal, DM)
+    [home] = fake.called("views.publish")
+    assert home.args["view"] == home_view(Renderer().render(refusal, "slack"), DM)
+    assert selected(fake.answered("insider")[0]["blocks"]) == TUESDAY
     # Outsiders are not even looked up.
     assert [c.args["user"] for c in fake.called("users.info")] == [ALICE]
 
@@ -708,32 +856,38 @@ async def test_workspaces_outside_the_allowlist_get_a_polite_refusal_and_no_cont
 
 
 async def test_mentions_and_links_from_users_and_sources_are_escaped(
-    bots: Bots, briefing: Briefing
+    fake: FakeSlack,
+    seeds: Seeds,
+    engine: Engine,
+    renderer: Renderer,
+    events_spec: EventsSpec | None,
 ) -> None:
-    kang = next(
-        p for p in briefing.visit.people if any("kang" in n.text.casefold() for n in p.names)
-    )
+    august = next(v for v in seeds.visits if v.id == AUGUST)
+    kang = next(p for p in august.people if any("kang" in n.text.casefold() for n in p.names))
     forged_role = Text(en=" ".join(INJECTIONS), it=" ".join(INJECTIONS), ko=" ".join(INJECTIONS))
     people = tuple(
-        p.model_copy(update={"role": forged_role}) if p is kang else p
-        for p in briefing.visit.people
+        p.model_copy(update={"role": forged_role}) if p is kang else p for p in august.people
     )
-    tampered = Briefing(
-        briefing.visit.model_copy(update={"people": people}),
-        briefing.articles,
-        briefing.partnership,
+    visits = tuple(
+        v.model_copy(update={"people": people}) if v is august else v for v in seeds.visits
     )
-    bot = await bots.start(briefing=tampered)
-
-    await bot.command("who " + " ".join(INJECTIONS), "user-text")  # as typed: raw
-    await bot.command("who &lt;!channel&gt; &lt;@U123&gt;", "slack-escaped")  # as Slack sends
-    await bot.command("who kang", "dossier")
-    await bot.event(mention(f"<@{BOT_USER}> who <!channel> <@U123>"))
-    await bot.fake.wait_for(
-        lambda: len(bot.fake.responses) == 3 and bool(bot.fake.called("chat.postMessage"))
+    tampered = Library(replace(seeds, visits=visits))
+    bots = Bots(
+        fake, Conversation(tampered, SqlChatStates(engine), lambda: NOW), renderer, events_spec
     )
-    sent = [body for _, body in bot.fake.responses]
-    sent.append(bot.fake.called("chat.postMessage")[0].args)
+    try:
+        bot = await bots.start()
+        await bot.command("who " + " ".join(INJECTIONS), "user-text")  # as typed: raw
+        await bot.command("who &lt;!channel&gt; &lt;@U123&gt;", "slack-escaped")  # as Slack sends
+        await bot.command("who kang", "dossier")
+        await bot.event(mention(f"<@{BOT_USER}> who <!channel> <@U123>"))
+        await bot.fake.wait_for(
+            lambda: len(bot.fake.responses) == 3 and bool(bot.fake.called("chat.postMessage"))
+        )
+    finally:
+        await bots.stop_all()
+    sent = [body for _, body in fake.responses]
+    sent.append(fake.called("chat.postMessage")[0].args)
     for body in sent:
         markup = [body["text"], *(b["text"]["text"] for b in body["blocks"] if "text" in b)]
         for text in markup:
@@ -741,9 +895,9 @@ async def test_mentions_and_links_from_users_and_sources_are_escaped(
                 assert injection not in text
             assert "<" not in text
             assert ">" not in text
-    assert "&lt;!channel&gt;" in bot.fake.answered("user-text")[0]["text"]
-    assert "&lt;!channel&gt;" in bot.fake.answered("slack-escaped")[0]["text"]
-    dossier = bot.fake.answered("dossier")[0]["text"]
+    assert "&lt;!channel&gt;" in fake.answered("user-text")[0]["text"]
+    assert "&lt;!channel&gt;" in fake.answered("slack-escaped")[0]["text"]
+    dossier = fake.answered("dossier")[0]["text"]
     assert "&lt;http://evil.example|click&gt;" in dossier
     assert "&lt;@U123&gt;" in dossier
 
@@ -771,9 +925,7 @@ async def test_stop_lets_answers_in_flight_land(bot: Bot) -> None:
 # --- Socket Mode --------------------------------------------------------------------------------
 
 
-async def test_socket_mode_acknowledges_the_envelope_and_answers(
-    bots: Bots, briefing: Briefing, renderer: Renderer
-) -> None:
+async def test_socket_mode_acknowledges_the_envelope_and_answers(bots: Bots, core: Core) -> None:
     fake = bots.fake
     adapter = bots.make(app_token=APP_TOKEN, signing_secret=None)
     assert adapter.mode == "socket"
@@ -806,9 +958,10 @@ async def test_socket_mode_acknowledges_the_envelope_and_answers(
         await adapter.stop()
     assert opened.token == APP_TOKEN
     assert sorted(a["envelope_id"] for a in fake.acks) == ["env-1", "env-2"]
-    [body] = fake.answered("socket")
-    [payload] = expected(briefing, renderer, "/briefing itinerary tuesday")
-    assert without_share_button(body["blocks"]) == payload["blocks"]
+    reply = await core.reply("itinerary tuesday")
+    assert fake.answered("socket") == bodies(
+        reply, "ephemeral", share=(SHARE_ACTION, "itinerary tuesday")
+    )
     assert fake.called("chat.postMessage") == []  # the retried event got no answer
     assert not fake.connected
 
@@ -843,6 +996,7 @@ def test_fake_checks_calls_against_slacks_web_api_spec(web_spec: WebApiSpec | No
     ]
     assert web_spec.check("chat.postMessages", {}) == ["chat.postMessages: no such Web API method"]
     assert web_spec.check("apps.connections.open", {}) == []
+    assert web_spec.check("users.info", {"user": ALICE, "include_locale": "true"}) == []
 
 
 def test_block_validation_catches_what_slack_would_refuse() -> None:
@@ -852,18 +1006,25 @@ def test_block_validation_catches_what_slack_would_refuse() -> None:
     assert block_problems([{"type": "no-such-block"}]) != []
 
 
-def test_payloads_to_response_urls_differ_from_the_console_only_by_slack_fields(
-    briefing: Briefing, renderer: Renderer
+async def test_response_bodies_differ_from_the_console_payload_only_by_route_fields(
+    core: Core,
 ) -> None:
-    """The console contract: strip route fields and the Share block, and it is the payload."""
-    from bot.slack.messages import response_body, with_share_button
-
-    reply = handle(briefing, Context("en", DURING), "/briefing")
-    [message] = renderer.render(reply, "slack")
-    body = with_share_button(response_body(message, "ephemeral"), "/briefing", "en")
+    """The console contract: strip the route's fields and the Share block, and it is the
+    `chat.postMessage` payload the console prints."""
+    [message] = Renderer().render(await core.reply(""), "slack")
+    body = with_share_button(response_body(message, "ephemeral"), "", "en")
     stripped = {k: v for k, v in body.items() if k not in {"response_type", "replace_original"}}
-    stripped["blocks"] = without_share_button(stripped["blocks"])
-    assert stripped == without_channel(slack_post_message(message, GENERAL))
+    stripped["blocks"] = [b for b in stripped["blocks"] if b.get("block_id") != SHARE_ACTION]
+    assert stripped == without_channel(post_message(message, GENERAL))
+
+
+async def test_a_home_view_too_long_keeps_its_buttons(core: Core) -> None:
+    reply = await core.reply("", channel=DM)
+    [message] = Renderer().render(reply, "slack")
+    many = replace(message, sections=message.sections * 40)
+    view = home_view([many, many], DM)
+    assert len(view["blocks"]) == HOME_MAX_BLOCKS
+    assert view["blocks"][-1]["block_id"] == "go"
 
 
 async def test_waiting_on_the_fake_times_out(fake: FakeSlack) -> None:
@@ -871,52 +1032,116 @@ async def test_waiting_on_the_fake_times_out(fake: FakeSlack) -> None:
         await fake.wait_for(lambda: False, timeout=0.05)
 
 
-# --- subscriptions and digests in Slack ------------------------------------------------------
+# --- chat state per channel: language, subscriptions, who may change them ------------------------
 
 JSON = {"Content-Type": "application/json"}
 
 
-async def test_subscribe_in_a_channel_subscribes_that_channel(
-    bots: Bots, store: ChatStore, tmp_path: Path
+async def test_lang_in_a_channel_answers_that_channels_subscriptions_in_korean(
+    bot: Bot, core: Core
 ) -> None:
-    from datetime import time as clock_time
+    bot.fake.admins.add(ALICE)
+    await bot.ask("lang ko", "lang")
+    [body] = await bot.ask("subscriptions", "subs", user=BOB)
+    await core.reply("lang ko")
+    reply = await core.reply("subscriptions", user=BOB)
+    assert reply.lang == "ko"
+    assert [body] == bodies(reply, "ephemeral", share=(SHARE_ACTION, "subscriptions"))
+    assert HANGUL.search(body["text"])
+    # The language is the channel's: a DM with the same user is still in English.
+    [private] = await bot.ask("subscriptions", "dm", channel=DM, user=BOB)
+    assert not HANGUL.search(private["text"])
 
-    from storage.book import LedgerBook
+
+async def test_a_channels_digests_come_in_the_language_it_chose_after_subscribing(
+    bot: Bot, engine: Engine, library: Library, renderer: Renderer
+) -> None:
+    from bot.slack.digests import SlackDigestSender
+    from briefings.delivery import DeliveryPolicy, Dispatcher
     from storage.ledger import Ledger
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'briefings.db'}")  # the store's database
-    ledger = Ledger(engine, "test")
-    bot = await bots.start(book=LedgerBook(ledger, bots.briefing.visit, lambda: DURING))
-    await bot.command("subscribe 07:30 Europe/Rome", "sub", channel="C0PARTNERS")
-    await bot.fake.wait_for(lambda: bool(bot.fake.answered("sub")))
-    [body] = bot.fake.answered("sub")
-    assert "Subscribed: digests at 07:30 (Europe/Rome)" in body["text"]
-    [sub] = ledger.subscriptions("slack", "C0PARTNERS")
-    assert (sub.local_time, sub.timezone, sub.lang) == (clock_time(7, 30), "Europe/Rome", "en")
-    await bot.command("help", "help")
-    await bot.fake.wait_for(lambda: bool(bot.fake.answered("help")))
-    help_text = bot.fake.answered("help")[0]["text"]
-    assert "/briefing itinerary [day]" in help_text
-    assert "\n/itinerary" not in help_text
-    engine.dispose()
+    bot.fake.admins.add(ALICE)
+    [subscribed] = await bot.ask("subscribe 07:30 Europe/Rome", "sub", channel=PARTNERS)
+    assert "Subscribed: digests at 07:30 (Europe/Rome)" in subscribed["text"]
+    bot.fake.admins.clear()  # the subscriber changes the language, admin or not
+    [changed] = await bot.ask("lang it", "lang", channel=PARTNERS)
+    assert "italiano" in changed["text"]
+
+    sender = SlackDigestSender(bot.adapter.client, renderer)
+    dispatcher = Dispatcher(
+        Ledger(engine, "test"),
+        library,
+        {"slack": sender},
+        lambda: NOW,
+        DeliveryPolicy(grace=timedelta(days=30)),
+    )
+    report = await dispatcher.run_once(NOW + timedelta(days=3))
+    posted = [c.args for c in bot.fake.called("chat.postMessage")]
+    assert report.sent >= 2
+    assert posted
+    assert {p["channel"] for p in posted} == {PARTNERS}
+    texts = " ".join(p["text"] for p in posted)
+    assert "Buongiorno. Il programma di oggi:" in texts
+    assert "Good morning" not in texts
+
+
+async def test_only_the_subscriber_or_an_admin_may_unsubscribe_a_channel(
+    bot: Bot, core: Core
+) -> None:
+    fake = bot.fake
+    fake.admins.add(ALICE)
+    await bot.ask("subscribe", "sub", channel=PARTNERS)
+    fake.admins.clear()
+
+    [refused] = await bot.ask("unsubscribe", "bob", channel=PARTNERS, user=BOB)
+    refusal = notice_reply(Say("admins_only"), "en")
+    assert [refused] == bodies(refusal, "ephemeral", share=(SHARE_ACTION, "unsubscribe"))
+    [still] = await bot.ask("subscriptions", "still", channel=PARTNERS, user=BOB)
+    assert "07:30" in still["text"]
+    # Bob was asked about (his locale, then whether he is an admin); no exception, no change.
+    assert [c.args["user"] for c in fake.called("users.info")].count(BOB) == 2
+
+    # The subscriber, though not an admin, and Slack is not even asked.
+    [done] = await bot.ask("unsubscribe", "alice", channel=PARTNERS)
+    assert "Unsubscribed" in done["text"]
+    assert [c.args["user"] for c in fake.called("users.info")].count(ALICE) == 2
+
+    # A workspace admin may stop someone else's subscription.
+    fake.admins.add(ALICE)
+    await bot.ask("subscribe", "again", channel=PARTNERS)
+    fake.owners.add(CAROL)
+    [stopped] = await bot.ask("unsubscribe", "carol", channel=PARTNERS, user=CAROL)
+    assert "Unsubscribed" in stopped["text"]
+    assert not (await bot.ask("unsubscribe", "nothing", channel=PARTNERS, user=CAROL))[0][
+        "text"
+    ].startswith("Unsubscribed")
+
+
+async def test_settings_of_a_dm_are_its_users_own(bot: Bot) -> None:
+    """In a direct message nobody else's permission is asked: only the locale lookup."""
+    [body] = await bot.ask("lang it", "lang", channel=DM, user=BOB)
+    assert "italiano" in body["text"]
+    assert [c.args["user"] for c in bot.fake.called("users.info")] == [BOB]
 
 
 async def test_digest_sender_posts_the_console_payload_and_reports_gone_channels(
-    fake: FakeSlack, briefing: Briefing, renderer: Renderer
+    fake: FakeSlack, library: Library, renderer: Renderer
 ) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.slack.digests import SlackDigestSender
     from briefings.delivery import Outcome
-    from briefings.digests import digest_reply, digests
+    from briefings.digests import digest_reply
 
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
     sender = SlackDigestSender(client, renderer)
-    morning = digests(briefing.visit)[2]
-    reply = digest_reply(morning, briefing.visit, briefing.partnership, briefing.articles, "it")
-    assert await sender.deliver("C0PARTNERS", reply) is Outcome.SENT
+    visit = library.visit(AUGUST)
+    assert visit is not None
+    morning = next(d for d in library.plan(visit.partnership) if d.kind == "morning")
+    reply = digest_reply(morning, visit, library.partnership_of(visit), library.articles, "it")
+    assert await sender.deliver(PARTNERS, reply) is Outcome.SENT
     posted = [c.args for c in fake.called("chat.postMessage")]
-    assert posted == [slack_post_message(m, "C0PARTNERS") for m in renderer.render(reply, "slack")]
+    assert posted == posts(reply, PARTNERS)
     assert "Buongiorno" in posted[0]["text"]
     fake.fail(
         "chat.postMessage", Fault(200, JSON, json.dumps({"ok": False, "error": "is_archived"}))
@@ -925,4 +1150,4 @@ async def test_digest_sender_posts_the_console_payload_and_reports_gone_channels
     fake.fail(
         "chat.postMessage", Fault(200, JSON, json.dumps({"ok": False, "error": "fatal_error"}))
     )
-    assert await sender.deliver("C0PARTNERS", reply) is Outcome.FAILED
+    assert await sender.deliver(PARTNERS, reply) is Outcome.FAILED

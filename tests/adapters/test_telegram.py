@@ -19,7 +19,7 @@ import pytest
 
 from bot.console import ConsoleChat
 from bot.http import HttpServer
-from bot.payloads import telegram_send_message
+from bot.telegram.payloads import send_message as telegram_send_message
 from bot.redaction import install_redaction
 from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
 from bot.telegram.sending import PLATFORM, RetryPolicy

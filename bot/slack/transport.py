@@ -1,0 +1,183 @@
+"""How Slack reaches the adapter and the adapter reaches Slack: one Web API client and one
+connection pool, the Bolt app (over HTTP or Socket Mode), retries, and the answers in flight.
+
+Every listener acknowledges first and answers afterwards, in a task owned here: Slack wants its
+acknowledgement within 3 seconds, and `stop()` must be able to wait for answers in flight. Bolt
+therefore runs with `process_before_response=True` (its own background runner could not be waited
+for), and is only ever dispatched to, never `start()`ed: one asyncio loop.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Literal
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.http import HttpServer
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+# How long stop() lets answers in flight finish before cancelling them.
+DRAIN_SECONDS = 5.0
+
+
+def default_retry_handlers() -> list[AsyncRetryHandler]:
+    """Retry what Slack asks us to: a 429 after its Retry-After, a 5xx and a dropped connection
+    after a short backoff. Each answer is one call, so a retry cannot double a message that
+    Slack refused."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+class SlackTransport:
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        api_url: str,
+        signing_secret: str | None,
+        app_token: str | None,
+        http: HttpServer | None,
+        retry_handlers: list[AsyncRetryHandler] | None = None,
+        path: str = EVENTS_PATH,
+    ) -> None:
+        if not app_token and not (http and signing_secret):
+            raise ValueError("Slack's HTTP mode needs the HTTP server and the signing secret")
+        self._app_token = app_token
+        self._retry_handlers = (
+            default_retry_handlers() if retry_handlers is None else retry_handlers
+        )
+        # base_url must end in "/": slack_sdk joins it with the method name like a relative URL.
+        self.client = AsyncWebClient(
+            token=bot_token,
+            base_url=api_url.rstrip("/") + "/",
+            retry_handlers=list(self._retry_handlers),
+        )
+        # The signing secret is passed even when empty, or Bolt would read the environment.
+        self.app = AsyncApp(
+            name="briefings",
+            client=self.client,
+            signing_secret=signing_secret or "",
+            process_before_response=True,
+        )
+        self.app.use(self._skip_retries)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        if http is not None and not app_token:
+            http.add_post(path, self._on_http)
+
+    @property
+    def mode(self) -> Literal["socket", "http"]:
+        return "socket" if self._app_token else "http"
+
+    async def start(self) -> None:
+        """Check the token (a wrong one fails here, not at the first user), then connect."""
+        self._session = aiohttp.ClientSession()
+        # Bolt copies the session into its per-request clients: one connection pool for all.
+        self.client.session = self._session
+        try:
+            auth = await self.client.auth_test()
+            if self._app_token:
+                # Built here, not in __init__: the Socket Mode client needs the running loop.
+                self._socket = AsyncSocketModeHandler(
+                    self.app, app_token=self._app_token, web_client=self.client
+                )
+                # The first WebSocket URL is asked for here: the client would retry a wrong
+                # app token forever inside connect(), and start() would never return.
+                opened = await self.client.apps_connections_open(app_token=self._app_token)
+                self._socket.client.wss_uri = opened["url"]
+                # connect, not start_async(), which never returns. Bolt leaves it unannotated.
+                await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        except BaseException:
+            # The composition root stops only what started: release what we opened.
+            await self.stop()
+            raise
+        log.info("Slack started as %s in %s (%s)", auth.get("user"), auth.get("team"), self.mode)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            socket, self._socket = self._socket, None
+            await socket.close_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
+            client = socket.client
+            # close() cancels its tasks without waiting; wait, so none outlives the loop.
+            leftovers = [
+                f
+                for f in (
+                    client.message_processor,
+                    client.message_receiver,
+                    client.current_session_monitor,
+                )
+                if f is not None
+            ]
+            await asyncio.gather(*leftovers, return_exceptions=True)
+        await self._drain()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self.client.session = None
+
+    def spawn(self, answer: Coroutine[Any, Any, None]) -> None:
+        """Answer after the acknowledgement, in a task that stop() waits for."""
+        task = asyncio.get_running_loop().create_task(_guarded(answer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def webhook(self, url: str) -> AsyncWebhookClient:
+        """A `response_url` client over the shared connection pool (cheap: no session of its
+        own, nothing to close)."""
+        return AsyncWebhookClient(
+            url, session=self._session, retry_handlers=list(self._retry_handlers)
+        )
+
+    async def _drain(self) -> None:
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=DRAIN_SECONDS)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _on_http(self, request: web.Request) -> web.Response:
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _skip_retries(
+        self, req: AsyncBoltRequest, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Slack redelivers an event it thinks we missed. We acknowledge before answering, so a
+        retry means the answer is out or on its way: a second one would be a duplicate. The
+        same holds in Socket Mode, where Bolt turns `retry_attempt` into this header."""
+        retry = req.headers.get("x-slack-retry-num", [""])[0]
+        if retry and retry != "0":
+            reason = req.headers.get("x-slack-retry-reason", ["?"])[0]
+            log.info("Slack retry %s (%s) acknowledged and not answered again", retry, reason)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+
+async def _guarded(answer: Coroutine[Any, Any, None]) -> None:
+    try:
+        await answer
+    except Exception:
+        log.exception("Slack answer failed")
