@@ -37,10 +37,10 @@ from bot.settings import PROJECT_ROOT
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.digests import TelegramDigestSender
 from bot.telegram.sending import TelegramSender
-from briefings.commands import Briefing
+from briefings.conversation import Conversation
 from briefings.delivery import DeliveryPolicy, Dispatcher
-from briefings.digests import digests
-from briefings.loader import Seeds, load_seeds
+from briefings.library import Library
+from briefings.loader import load_seeds
 from briefings.rendering.renderer import Renderer
 from fakes.telegram_api import (
     DEFAULT_TOKEN,
@@ -218,7 +218,7 @@ class TimedLedger(Ledger):
             self._timed("skip_missed", start)
 
 
-def populate(engine: Engine, seeds: Seeds, count: int) -> None:
+def populate(engine: Engine, library: Library, count: int) -> None:
     """`count` subscribers at 07:30 in Seoul, planned as `briefing-bot run` plans them."""
     with engine.begin() as connection:
         ids = connection.scalars(
@@ -240,7 +240,7 @@ def populate(engine: Engine, seeds: Seeds, count: int) -> None:
                 for chat_id in ids
             ],
         )
-    Ledger(engine, "setup").plan_all({PARTNERSHIP: digests(seeds.visit)}, PLANNED_AT)
+    Ledger(engine, "setup").plan_all(library.plans, PLANNED_AT)
 
 
 @dataclass
@@ -255,17 +255,12 @@ class Run:
     fake: FakeReport
 
 
-async def fan_out(seeds: Seeds, engine: Engine, api_url: str, stop_fake: Connection) -> Run:
+async def fan_out(library: Library, engine: Engine, api_url: str, stop_fake: Connection) -> Run:
     renderer = Renderer()
-    store = SqlChatStates(engine)
     clock = [SEND_AT]
+    conversation = Conversation(library, SqlChatStates(engine), lambda: clock[0])
     adapter = TelegramAdapter(
-        token=DEFAULT_TOKEN,
-        api_url=api_url,
-        briefing=Briefing(seeds.visit, seeds.articles),
-        renderer=renderer,
-        store=store,
-        clock=lambda: clock[0],
+        token=DEFAULT_TOKEN, api_url=api_url, conversation=conversation, renderer=renderer
     )
     timings = Timings()
 
@@ -275,13 +270,13 @@ async def fan_out(seeds: Seeds, engine: Engine, api_url: str, stop_fake: Connect
 
     await adapter.application.initialize()  # getMe, as at start; no polling
     try:
-        sender = TelegramSender(adapter.application.bot, store, sleep=timed_sleep, rate=PACE)
+        sender = TelegramSender(adapter.application.bot, sleep=timed_sleep, rate=PACE)
         ledger = TimedLedger(engine, "bench", timings)
         policy = DeliveryPolicy()
         dispatcher = Dispatcher(
             ledger,
-            {seeds.visit.id: (seeds.visit, seeds.articles)},
-            {"telegram": TelegramDigestSender(sender, renderer)},
+            library,
+            {"telegram": TelegramDigestSender(sender, renderer, conversation)},
             lambda: clock[0],
             policy,
         )
@@ -380,14 +375,14 @@ def report(run: Run, cap: float) -> float:
 def main() -> None:
     # Each retry logs a warning; the figures count them. Errors (a send given up) still show.
     logging.getLogger("bot.telegram.sending").setLevel(logging.ERROR)
-    seeds = load_seeds(PROJECT_ROOT / "seeds")
+    library = Library(load_seeds(PROJECT_ROOT / "seeds"))
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'fanout.sqlite3'}")
         try:
             upgrade(engine)
-            populate(engine, seeds, SUBSCRIBERS)
+            populate(engine, library, SUBSCRIBERS)
             with fake_in_process(CAP) as (url, conn):
-                run = asyncio.run(fan_out(seeds, engine, url, conn))
+                run = asyncio.run(fan_out(library, engine, url, conn))
         finally:
             engine.dispose()
     report(run, CAP)

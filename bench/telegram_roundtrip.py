@@ -3,7 +3,8 @@
 An update is queued at a fake Bot API on 127.0.0.1; the time until the fake has received every
 `sendMessage` of the reply is one sample. Both stacks are the real python-telegram-bot polling
 the same fake. The bare handler sends the very same (pre-rendered) messages, so the ratio is what
-our side adds per update: the store lookups, the command table, rendering and escaping. A one-line
+our side adds per update: the conversation service (the chat's state read from SQLite, the
+command table), rendering and escaping. A one-line
 echo (the usual "bare echo") is shown too, for scale.
 """
 
@@ -18,19 +19,21 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bench.visits import august_briefing
-from bot.payloads import telegram_send_message
 from bot.settings import PROJECT_ROOT
 from bot.telegram.adapter import TelegramAdapter
+from bot.telegram.payloads import send_message
 from bot.telegram.sending import to_kwargs
-from briefings.commands import Briefing, Context, handle
+from briefings.conversation import Conversation, Incoming
+from briefings.library import Library
 from briefings.loader import load_seeds
+from briefings.ports import ChatRef
 from briefings.rendering.renderer import Renderer
+from fakes.memory import MemoryChatStates
 from fakes.telegram_api import FakeTelegram, private_message
-from storage.chats import ChatStore
+from storage.chats import SqlChatStates
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.conftest import DURING
+from tests.dialogue import NOW
 
 UPDATES = 500
 WARMUP = 20
@@ -108,15 +111,13 @@ def _bare(payloads: list[dict[str, Any]]) -> Starter:
     return start
 
 
-def _ours(briefing: Briefing, renderer: Renderer, store: ChatStore) -> Starter:
+def _ours(conversation: Conversation, renderer: Renderer) -> Starter:
     async def start(fake: FakeTelegram) -> Callable[[], Awaitable[None]]:
         adapter = TelegramAdapter(
             token=fake.token,
             api_url=fake.base_url,
-            briefing=briefing,
+            conversation=conversation,
             renderer=renderer,
-            store=store,
-            clock=lambda: DURING,
             poll_timeout=5,
         )
         await adapter.start()
@@ -134,16 +135,20 @@ def _row(name: str, samples: list[float]) -> tuple[float, float]:
 
 
 async def run() -> None:
-    seeds = load_seeds(PROJECT_ROOT / "seeds")
-    briefing, renderer = august_briefing(seeds), Renderer()
-    reply = handle(briefing, Context("en", DURING), "/briefing")
-    payloads = [telegram_send_message(m, CHAT) for m in renderer.render(reply, "telegram")]
+    library, renderer = Library(load_seeds(PROJECT_ROOT / "seeds")), Renderer()
+    # What the adapter will answer, worked out once beforehand for the bare handler to send.
+    alone = Conversation(library, MemoryChatStates(), lambda: NOW)
+    answer = await alone.handle(
+        Incoming(ChatRef("telegram", str(CHAT)), locale="en", text="/briefing")
+    )
+    payloads = [send_message(m, CHAT) for m in renderer.render(answer.reply, "telegram")]
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         upgrade(engine)
+        conversation = Conversation(library, SqlChatStates(engine), lambda: NOW)
         samples = await _measure(
             {
-                "ours": (_ours(briefing, renderer, ChatStore(engine)), len(payloads)),
+                "ours": (_ours(conversation, renderer), len(payloads)),
                 "bare": (_bare(payloads), len(payloads)),
                 "echo": (_bare(payloads[:1]), 1),
             }

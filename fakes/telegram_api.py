@@ -75,6 +75,7 @@ _FALLBACK_TYPES: dict[str, list[str]] = {
     "cache_time": ["Integer"],
     "drop_pending_updates": ["Boolean"],
     "show_alert": ["Boolean"],
+    "user_id": ["Integer"],
     "allowed_updates": ["Array of String"],
     "commands": ["Array of BotCommand"],
     "scope": ["BotCommandScope"],
@@ -202,6 +203,8 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._messages: dict[tuple[int | str, int], Json] = {}
         self._faults: list[_Fault] = []
+        # getChatMember's answers: (chat id, user id) -> status; anyone else is a "member".
+        self.members: dict[tuple[int | str, int], str] = {}
         self._arrived = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -353,6 +356,7 @@ class FakeTelegram:
             "sendmessage": self._send_message,
             "editmessagetext": self._edit_message_text,
             "answercallbackquery": true,
+            "getchatmember": self._get_chat_member,
             "setmycommands": true,
             "deletewebhook": true,
             "setwebhook": true,
@@ -400,6 +404,10 @@ class FakeTelegram:
         self._messages[(chat_id, message["message_id"])] = message
         return message
 
+    def _get_chat_member(self, params: Json) -> Json:
+        status = self.members.get((params["chat_id"], params["user_id"]), "member")
+        return chat_member(status, user(params["user_id"]))
+
     def _edit_message_text(self, params: Json) -> Json:
         if "inline_message_id" in params:
             return _ok(True)
@@ -444,6 +452,55 @@ def user(user_id: int, language_code: str | None = "en") -> Json:
     if language_code is not None:
         person["language_code"] = language_code
     return person
+
+
+# What each kind of ChatMember must carry besides `status` and `user` (the Bot API's required
+# fields; an administrator here holds no privilege beyond being one).
+_MEMBER_FIELDS: dict[str, Json] = {
+    "creator": {"is_anonymous": False},
+    "administrator": {
+        name: False
+        for name in (
+            "can_be_edited",
+            "is_anonymous",
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_promote_members",
+            "can_change_info",
+            "can_invite_users",
+            "can_post_stories",
+            "can_edit_stories",
+            "can_delete_stories",
+        )
+    },
+    "member": {},
+    "left": {},
+    "kicked": {"until_date": 0},
+}
+
+
+def chat_member(status: str, person: Json) -> Json:
+    """A ChatMember: `creator`, `administrator`, `member`, `left` or `kicked`."""
+    return {"status": status, "user": person, **_MEMBER_FIELDS[status]}
+
+
+def my_chat_member(chat_id: int, old: str, new: str, *, by: int = 5001) -> Json:
+    """An update: the bot's own membership of a chat changed (blocked, removed, back)."""
+    return {
+        "my_chat_member": {
+            "chat": chat(chat_id),
+            "from": user(by),
+            "date": int(time.time()),
+            "old_chat_member": chat_member(old, _bot_user()),
+            "new_chat_member": chat_member(new, _bot_user()),
+        }
+    }
+
+
+def _bot_user() -> Json:
+    return {"id": BOT_ID, "is_bot": True, "first_name": "Partnership Briefings"}
 
 
 _message_ids = itertools.count(10_000)

@@ -1,11 +1,16 @@
-"""Telegram updates in, core replies out: commands, day buttons, menus, polling or webhook."""
+"""Telegram updates in, the conversation service's answers out: translation and nothing else.
+
+An update becomes an `Incoming` (chat, chat kind, user, language, text or button payload), the
+service answers, the answer is rendered and sent. Language, chat state and permissions are the
+service's; this module only tells it what Telegram says (who is an admin, a chat that blocked
+the bot or moved) and says its answers the Telegram way.
+"""
 
 import hmac
 import logging
 import os
 import secrets
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,20 +28,26 @@ from telegram.ext import (
 )
 
 from bot.http import HttpServer
-from bot.payloads import telegram_send_message
-from bot.telegram.sending import PLATFORM, RetryPolicy, TelegramSender
-from briefings.commands import COMMANDS, Briefing, Context, handle
-from briefings.languages import LANGS, Lang, lang_or_default
-from briefings.rendering.renderer import Renderer
-from briefings.replies import Reply
-from briefings.subscriptions import ChatRef, SubscriptionBook
-from storage.chats import ChatStore
+from bot.telegram.payloads import send_message
+from bot.telegram.sending import PLATFORM, RetryPolicy, Sent, TelegramSender
+from briefings.commands import COMMANDS
+from briefings.conversation import AdminCheck, Conversation, Incoming
+from briefings.languages import LANGS, Lang
+from briefings.ports import ChatKind, ChatRef
+from briefings.rendering.renderer import Message, Renderer
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "channel_post", "callback_query", "my_chat_member"]
+_KINDS: dict[str, ChatKind] = {
+    ChatType.PRIVATE: "private",
+    ChatType.GROUP: "group",
+    ChatType.SUPERGROUP: "group",
+    ChatType.CHANNEL: "channel",
+}
+_ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+_GONE = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
 
 
 class TelegramAdapter:
@@ -45,18 +56,14 @@ class TelegramAdapter:
         *,
         token: str,
         api_url: str,
-        briefing: Briefing,
+        conversation: Conversation,
         renderer: Renderer,
-        store: ChatStore,
-        clock: Clock,
-        default_lang: Lang = "en",
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         http: HttpServer | None = None,
+        send_rate: float | None = None,
         retry: RetryPolicy | None = None,
         poll_timeout: float = 10.0,
-        book: SubscriptionBook | None = None,
-        send_rate: float | None = None,
     ) -> None:
         # Opt in to PTB 22's timedelta periods; the int form is deprecated and warns.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -71,32 +78,24 @@ class TelegramAdapter:
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None is documented
         if webhook_url:
             builder = builder.updater(None)
-        self.application = builder.build()
-        self._briefing = briefing
+        self.application = app = builder.build()
+        self._conversation = conversation
         self._renderer = renderer
-        self._store = store
-        self._clock = clock
-        self._default_lang = default_lang
         self._webhook_url = webhook_url
         self._webhook_secret = webhook_secret or (
             secrets.token_urlsafe(32) if webhook_url else None
         )
         self._poll_timeout = poll_timeout
-        self._book = book
-        self.sender = TelegramSender(self.application.bot, store, retry, rate=send_rate)
+        self.sender = TelegramSender(app.bot, retry, rate=send_rate)
 
-        app = self.application
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
-        app.add_handler(MessageHandler(filters.COMMAND, self._on_command))
-        app.add_handler(
-            MessageHandler(
-                filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self._on_text
-            )
-        )
+        app.add_handler(MessageHandler(filters.COMMAND, self._on_message))
+        # In a group only commands are for the bot; in a private chat any text is.
+        private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+        app.add_handler(MessageHandler(private_text, self._on_message))
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self._on_error)
-
         if webhook_url:
             if http is None:
                 raise ValueError("webhook mode needs the HTTP server")
@@ -132,102 +131,106 @@ class TelegramAdapter:
         await app.shutdown()
 
     async def set_menu(self) -> None:
-        """The command menu in each language; English also as the default for all others."""
+        """The core's command table in each language; English also for every other language."""
         bot = self.application.bot
         for lang in LANGS:
             await bot.set_my_commands(_menu(lang), language_code=lang)
         await bot.set_my_commands(_menu("en"))
 
-    # --- translation: Telegram update -> core call -> Telegram call --------------------------
+    # --- Telegram update -> Incoming -> Answer -> Telegram calls ------------------------------
 
-    def _reply(self, update: Update, text: str) -> Reply | None:
-        chat, user = update.effective_chat, update.effective_user
-        if chat is None:
-            return None
-        key = str(chat.id)
-        settings = self._store.settings(PLATFORM, key)
-        if not settings.active:
-            # The chat wrote to us again, so it can hear us again.
-            self._store.set_active(PLATFORM, key, True)
-        lang = settings.lang or lang_or_default(
-            user.language_code if user else None, self._default_lang
-        )
-        context = Context(
-            lang,
-            self._clock(),
-            private=chat.type == ChatType.PRIVATE,
-            chat=ChatRef(PLATFORM, key),
-            book=self._book,
-        )
-        reply = handle(self._briefing, context, text)
-        if reply.set_lang is not None:
-            self._store.set_lang(PLATFORM, key, reply.set_lang)
-        return reply
-
-    async def _send(self, chat_id: int, reply: Reply) -> None:
-        for message in self._renderer.render(reply, "telegram"):
-            await self.sender.send(telegram_send_message(message, chat_id))
-
-    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        if message is None or not message.text:
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or not message.text:
             return
-        head = message.text.split(maxsplit=1)[0]
-        addressee = head.partition("@")[2]
+        addressee = message.text.split(maxsplit=1)[0].partition("@")[2]
         if addressee and addressee.casefold() != (context.bot.username or "").casefold():
             return  # a command for another bot in the same group
-        reply = self._reply(update, message.text)
-        if reply is not None:
-            await self._send(message.chat_id, reply)
-
-    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        if message is None or not message.text:
-            return
-        reply = self._reply(update, message.text)
-        if reply is not None:
-            await self._send(message.chat_id, reply)
+        answer = await self._conversation.handle(self._incoming(update, text=message.text))
+        await self._send(chat.id, self._renderer.render(answer.reply, "telegram"))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        if query is None:
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None or query.message is None:
             return
         try:
             await query.answer()
         except TelegramError as exc:
-            # A press from before a restart is too old to answer; the day can still be shown.
+            # A press from before a restart is too old to answer; it can still be shown.
             log.warning("callback query not answered: %s", exc.message)
-        message = query.message
-        reply = self._reply(update, "/" + (query.data or ""))
-        if reply is None or message is None:
-            return
-        rendered = self._renderer.render(reply, "telegram")
-        first, rest = rendered[0], rendered[1:]
-        if message.is_accessible:
-            edited = await self.sender.edit(
-                telegram_send_message(first, message.chat.id), message.message_id
-            )
-        else:
-            edited = False
-        if not edited:
-            await self.sender.send(telegram_send_message(first, message.chat.id))
-        for extra in rest:
-            await self.sender.send(telegram_send_message(extra, message.chat.id))
-
-    async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        if message is not None and message.migrate_to_chat_id:
-            self._store.migrate(PLATFORM, str(message.chat_id), str(message.migrate_to_chat_id))
+        answer = await self._conversation.handle(self._incoming(update, action=query.data or ""))
+        messages = self._renderer.render(answer.reply, "telegram")
+        chat_id = chat.id
+        if answer.in_place and query.message.is_accessible:
+            payload = send_message(messages[0], chat_id)
+            edited = await self.sender.edit(payload, query.message.message_id)
+            chat_id = self._heard(chat_id, edited)
+            if edited.status == "blocked":
+                return
+            if edited.ok:
+                messages = messages[1:]
+        await self._send(chat_id, messages)
 
     async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         change = update.my_chat_member
         if change is None:
             return
-        gone = change.new_chat_member.status in {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
-        self._store.set_active(PLATFORM, str(change.chat.id), not gone)
+        chat = ChatRef(PLATFORM, str(change.chat.id))
+        if change.new_chat_member.status in _GONE:
+            self._conversation.chat_gone(chat)
+        else:
+            self._conversation.chat_back(chat)
+
+    async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is not None and message.migrate_to_chat_id:
+            old = ChatRef(PLATFORM, str(message.chat_id))
+            self._conversation.chat_moved(old, str(message.migrate_to_chat_id))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update failed", exc_info=context.error)
+
+    def _incoming(
+        self, update: Update, *, text: str | None = None, action: str | None = None
+    ) -> Incoming:
+        chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+        assert chat is not None  # both handlers return earlier without one
+        kind = _KINDS.get(chat.type, "group")
+        is_admin: AdminCheck | None = None
+        if kind == "group" and message is not None and message.sender_chat == chat:
+            is_admin = _yes  # an anonymous admin writes as the group itself
+        elif kind == "group" and user is not None:
+            user_id = user.id
+
+            async def is_admin() -> bool:
+                member = await self.application.bot.get_chat_member(chat.id, user_id)
+                return member.status in _ADMINS
+
+        return Incoming(
+            chat=ChatRef(PLATFORM, str(chat.id)),
+            kind=kind,
+            user=str(user.id) if user else None,
+            locale=user.language_code if user else None,
+            text=text,
+            action=action,
+            is_admin=is_admin,
+        )
+
+    async def _send(self, chat_id: int, messages: list[Message]) -> None:
+        for message in messages:
+            sent = await self.sender.send(send_message(message, chat_id))
+            chat_id = self._heard(chat_id, sent)
+            if sent.status == "blocked":
+                return
+
+    def _heard(self, chat_id: int, sent: Sent) -> int:
+        """Tell the service what a send found out about the chat; the chat's id from now on."""
+        if sent.moved_to is not None:
+            self._conversation.chat_moved(ChatRef(PLATFORM, str(chat_id)), str(sent.moved_to))
+            chat_id = sent.moved_to
+        if sent.status == "blocked":
+            self._conversation.chat_gone(ChatRef(PLATFORM, str(chat_id)))
+        return chat_id
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -243,6 +246,10 @@ class TelegramAdapter:
             return web.Response(status=400)
         await self.application.update_queue.put(update)
         return web.Response(status=200)
+
+
+async def _yes() -> bool:
+    return True
 
 
 def _menu(lang: Lang) -> list[BotCommand]:

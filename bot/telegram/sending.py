@@ -1,9 +1,11 @@
 """Deliver a message to Telegram despite flood limits, outages and chats that moved or left.
 
 Policy: 429 waits as long as Telegram asks and tries again; 5xx and network errors back off and
-try again; a chat that blocked the bot (403) is marked inactive; a group that became a
-supergroup is followed to its new id; an HTML parse error (which rendering should make
-impossible) is logged and the message goes out as plain text.
+try again; a group that became a supergroup is followed to its new id; an HTML parse error (which
+rendering should make impossible) is logged and the message goes out as plain text.
+
+The sender keeps no state about chats: it says what happened (`Sent`), and its caller tells the
+conversation service about a chat that blocked the bot or moved.
 """
 
 import asyncio
@@ -19,8 +21,6 @@ from typing import Any, Literal
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram import Message as TelegramMessage
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
-
-from storage.chats import ChatStore
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -38,8 +38,21 @@ class RetryPolicy:
 
 Call = Callable[[dict[str, Any]], Awaitable[object]]
 SendStatus = Literal["sent", "blocked", "failed"]
-# What `_deliver` returns for a chat that blocked the bot or removed it (403).
-BLOCKED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What became of one request: `sent` (with the message, for a send), `blocked` (the chat
+    blocked or removed the bot: 403) or `failed`; and, either way, the chat's new id when it
+    turned out to have moved (a group that became a supergroup)."""
+
+    status: SendStatus
+    message: TelegramMessage | None = None
+    moved_to: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "sent"
 
 
 class Pacer:
@@ -74,7 +87,6 @@ class TelegramSender:
     def __init__(
         self,
         bot: Bot,
-        store: ChatStore,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         *,
@@ -89,65 +101,54 @@ class TelegramSender:
         back-off holds no place here.
         """
         self._bot = bot
-        self._store = store
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._pacer = Pacer(rate) if rate is not None else None
         self._requests = asyncio.Semaphore(in_flight)
 
-    async def send_status(self, payload: dict[str, Any]) -> SendStatus:
-        """Like `send`, telling a chat that blocked the bot from a failure worth retrying."""
-        result = await self._deliver(payload, lambda p: self._bot.send_message(**to_kwargs(p)))
-        if isinstance(result, TelegramMessage):
-            return "sent"
-        return "blocked" if result is BLOCKED else "failed"
+    async def send(self, payload: dict[str, Any]) -> Sent:
+        """`payload` is exactly the `sendMessage` parameters (see bot.telegram.payloads)."""
+        return await self._deliver(payload, lambda p: self._bot.send_message(**to_kwargs(p)))
 
-    async def send(self, payload: dict[str, Any]) -> TelegramMessage | None:
-        """`payload` is exactly the `sendMessage` parameters (see bot.payloads)."""
-        result = await self._deliver(payload, lambda p: self._bot.send_message(**to_kwargs(p)))
-        return result if isinstance(result, TelegramMessage) else None
-
-    async def edit(self, payload: dict[str, Any], message_id: int) -> bool:
-        """Edit a message in place; `payload` as for `send`. False when the edit did not happen."""
+    async def edit(self, payload: dict[str, Any], message_id: int) -> Sent:
+        """Edit a message in place; `payload` as for `send`. An edit that would change nothing
+        counts as done: the message already shows it."""
 
         async def call(p: dict[str, Any]) -> object:
             return await self._bot.edit_message_text(message_id=message_id, **to_kwargs(p))
 
-        try:
-            result = await self._deliver(payload, call)
-            return result is not None and result is not BLOCKED
-        except _NotModified:
-            return True
+        return await self._deliver(payload, call)
 
-    async def _deliver(self, payload: dict[str, Any], call: Call) -> object:
+    async def _deliver(self, payload: dict[str, Any], call: Call) -> Sent:
         chat_id = payload["chat_id"]
+        moved: int | None = None
         backoff = self._policy.first_backoff
         for attempt in range(1, self._policy.attempts + 1):
             if self._pacer is not None:
                 await self._pacer.wait()
             try:
                 async with self._requests:
-                    return await call(payload)
+                    result = await call(payload)
+                message = result if isinstance(result, TelegramMessage) else None
+                return Sent("sent", message, moved)
             except RetryAfter as exc:
                 wait = _seconds(exc.retry_after)
                 if wait > self._policy.max_retry_after:
                     log.error("chat %s: flood wait of %.0f s is too long; dropped", chat_id, wait)
-                    return None
+                    return Sent("failed", moved_to=moved)
                 log.warning("chat %s: flood limit, retrying in %.1f s", chat_id, wait)
                 await self._sleep(wait)
             except ChatMigrated as exc:
                 log.info("chat %s migrated to %s", chat_id, exc.new_chat_id)
-                self._store.migrate(PLATFORM, str(chat_id), str(exc.new_chat_id))
-                chat_id = exc.new_chat_id
+                chat_id = moved = exc.new_chat_id
                 payload = {**payload, "chat_id": chat_id}
             except Forbidden as exc:
-                log.info("chat %s is unreachable (%s); marked inactive", chat_id, exc.message)
-                self._store.set_active(PLATFORM, str(chat_id), False)
-                return BLOCKED
+                log.info("chat %s is unreachable (%s)", chat_id, exc.message)
+                return Sent("blocked", moved_to=moved)
             except BadRequest as exc:
                 text = exc.message.lower()
                 if "message is not modified" in text:
-                    raise _NotModified from exc
+                    return Sent("sent", moved_to=moved)
                 if "can't parse entities" in text and "parse_mode" in payload:
                     log.error(
                         "chat %s: Telegram rejected our HTML (%s); sent as plain text",
@@ -157,20 +158,16 @@ class TelegramSender:
                     payload = as_plain_text(payload)
                     continue
                 log.error("chat %s: message rejected: %s", chat_id, exc.message)
-                return None
+                return Sent("failed", moved_to=moved)
             except NetworkError as exc:
                 if attempt == self._policy.attempts:
                     log.error("chat %s: giving up after %d attempts: %s", chat_id, attempt, exc)
-                    return None
+                    return Sent("failed", moved_to=moved)
                 log.warning("chat %s: %s; retrying in %.1f s", chat_id, exc, backoff)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, self._policy.max_backoff)
         log.error("chat %s: not delivered after %d attempts", chat_id, self._policy.attempts)
-        return None
-
-
-class _NotModified(Exception):
-    """Telegram refuses an edit that changes nothing: the message already shows that day."""
+        return Sent("failed", moved_to=moved)
 
 
 def to_kwargs(payload: dict[str, Any]) -> dict[str, Any]:

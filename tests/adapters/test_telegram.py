@@ -1,50 +1,69 @@
 """The Telegram adapter as Telegram sees it: the real python-telegram-bot Application, talking
 over HTTP on 127.0.0.1 to a fake Bot API server, asserted on what that server receives.
 
-Issue 3's acceptance. Each test has its own fake server and its own SQLite database; the clock is
-fixed during the visit (Tuesday 27 August 2024, 09:00 in Gwangju).
+Each test has its own fake server and its own SQLite database (`SqlChatStates`), and the clock is
+fixed during the visit (Tuesday 27 August 2024, 09:00 in Gwangju). What the fake must receive is
+worked out by a `Mirror`: the same conversation service on in-memory ports, fed the same things,
+its answer rendered for Telegram by `bot.telegram.payloads` (the console's contract too).
 """
 
+import html
 import io
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import Engine
 
 from bot.console import ConsoleChat
 from bot.http import HttpServer
-from bot.telegram.payloads import send_message as telegram_send_message
 from bot.redaction import install_redaction
+from bot.session import SessionChatStates
 from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
+from bot.telegram.digests import TelegramDigestSender
+from bot.telegram.payloads import send_message
 from bot.telegram.sending import PLATFORM, RetryPolicy
-from briefings.commands import COMMANDS, Briefing, Context, handle
-from briefings.languages import Lang
+from briefings.actions import Action, encode
+from briefings.commands import COMMANDS
+from briefings.conversation import Conversation, Incoming
+from briefings.delivery import DeliveryPolicy, Dispatcher, Report
+from briefings.digests import digest_reply
+from briefings.library import Library
+from briefings.ports import ChatRef
 from briefings.rendering.renderer import Renderer
+from briefings.schedule import Digest, DigestKind
+from fakes.memory import MemoryChatStates
 from fakes.telegram_api import (
     BotApiSpec,
+    Call,
     FakeTelegram,
     blocked_by_user,
     callback_query,
     dropped_connection,
     error,
     group_message,
+    my_chat_member,
     private_message,
     server_error,
     texts,
     too_many_requests,
     wait_until,
 )
-from storage.chats import ChatStore
+from storage.chats import SqlChatStates
 from storage.engine import make_engine
+from storage.ledger import Ledger
 from storage.migrate import upgrade
+from tests.dialogue import AUGUST, DIALOGUE, NOW
 
-from ..conftest import DURING, SHARED
+from ..conftest import SEOUL, SHARED
 
 SPEC_PATH = SHARED / "specs" / "telegram-bot-api.json"
 # Quick retries keep the fault tests fast; the policy itself is the product's.
@@ -52,6 +71,9 @@ POLICY = RetryPolicy(attempts=3, first_backoff=0.01, max_backoff=0.05, max_retry
 POLL_TIMEOUT = 1.0
 ALICE, BOB = 5001, 5002  # private chats: the chat id is the user's id
 GROUP = -4001
+MEMBER, ADMIN, OWNER = 5002, 5003, 5004
+HANGUL = re.compile("[가-힣]")
+REFUSED = "Only the chat's administrators can change its settings here."
 
 Json = dict[str, Any]
 
@@ -87,36 +109,41 @@ async def fake(fakes: Callable[..., Awaitable[FakeTelegram]]) -> FakeTelegram:
     return await fakes()
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'briefings.db'}"
-
-
 @dataclass
-class Stores:
-    """One ChatStore per "process"; several may open the same database file."""
+class Databases:
+    """One engine per "process"; several may open the same SQLite file."""
 
     url: str
-    engines: list[Any] = field(default_factory=list)
+    engines: list[Engine] = field(default_factory=list)
 
-    def open(self) -> ChatStore:
+    def open(self) -> Engine:
         engine = make_engine(self.url)
         upgrade(engine)
         self.engines.append(engine)
-        return ChatStore(engine)
+        return engine
 
 
 @pytest.fixture
-def stores(database: str) -> Iterator[Stores]:
-    opened = Stores(database)
+def databases(tmp_path: Path) -> Iterator[Databases]:
+    opened = Databases(f"sqlite:///{tmp_path / 'briefings.db'}")
     yield opened
     for engine in opened.engines:
         engine.dispose()
 
 
 @pytest.fixture
-def store(stores: Stores) -> ChatStore:
-    return stores.open()
+def engine(databases: Databases) -> Engine:
+    return databases.open()
+
+
+@pytest.fixture
+def states(engine: Engine) -> SqlChatStates:
+    return SqlChatStates(engine)
+
+
+@pytest.fixture
+def conversation(library: Library, states: SqlChatStates) -> Conversation:
+    return Conversation(library, states, lambda: NOW)
 
 
 @dataclass
@@ -124,9 +151,8 @@ class Bots:
     """Makes real TelegramAdapters pointed at a fake, and stops every one it started."""
 
     fake: FakeTelegram
-    briefing: Briefing
+    conversation: Conversation
     renderer: Renderer
-    store: ChatStore
     running: list[TelegramAdapter] = field(default_factory=list)
 
     def make(self, **overrides: Any) -> TelegramAdapter:
@@ -134,10 +160,8 @@ class Bots:
         settings: dict[str, Any] = {
             "token": fake.token,
             "api_url": fake.base_url,
-            "briefing": self.briefing,
+            "conversation": self.conversation,
             "renderer": self.renderer,
-            "store": self.store,
-            "clock": lambda: DURING,
             "retry": POLICY,
             "poll_timeout": POLL_TIMEOUT,
         }
@@ -158,9 +182,9 @@ class Bots:
 
 @pytest.fixture
 async def bots(
-    fake: FakeTelegram, briefing: Briefing, renderer: Renderer, store: ChatStore
+    fake: FakeTelegram, conversation: Conversation, renderer: Renderer
 ) -> AsyncIterator[Bots]:
-    made = Bots(fake, briefing, renderer, store)
+    made = Bots(fake, conversation, renderer)
     yield made
     for adapter in reversed(made.running):
         await adapter.stop()
@@ -178,20 +202,63 @@ async def http() -> AsyncIterator[HttpServer]:
     await server.stop()
 
 
-# --- helpers ------------------------------------------------------------------------------------
+# --- what the fake should receive ------------------------------------------------------------
 
 
-def expected(
-    briefing: Briefing,
-    renderer: Renderer,
-    text: str,
-    chat_id: int,
-    lang: Lang = "en",
-    private: bool = True,
-) -> list[Json]:
-    """What the core says to `text`, as sendMessage parameters: what the fake should receive."""
-    reply = handle(briefing, Context(lang, DURING, private=private), text)
-    return [telegram_send_message(m, chat_id) for m in renderer.render(reply, "telegram")]
+async def _yes() -> bool:
+    return True
+
+
+async def _no() -> bool:
+    return False
+
+
+def kind_of(chat_id: int) -> str:
+    return "private" if chat_id > 0 else "group"
+
+
+@dataclass
+class Mirror:
+    """The conversation service on in-memory ports, told what the bot is told: its answers,
+    rendered and made `sendMessage` parameters, are what the fake must receive."""
+
+    library: Library
+    renderer: Renderer
+    states: MemoryChatStates = field(default_factory=MemoryChatStates)
+
+    def __post_init__(self) -> None:
+        self.conversation = Conversation(self.library, self.states, lambda: NOW)
+
+    async def say(
+        self,
+        text: str | None = None,
+        *,
+        chat_id: int = ALICE,
+        press: str | None = None,
+        user_id: int | None = None,
+        locale: str | None = "en",
+        admin: bool = True,
+    ) -> list[Json]:
+        kind = "private" if chat_id > 0 else "group"
+        incoming = Incoming(
+            ChatRef(PLATFORM, str(chat_id)),
+            kind,
+            str(user_id or chat_id),
+            locale,
+            text,
+            action=press,
+            is_admin=(_yes if admin else _no) if kind == "group" else None,
+        )
+        answer = await self.conversation.handle(incoming)
+        return [send_message(m, chat_id) for m in self.renderer.render(answer.reply, "telegram")]
+
+    def moved(self, old: int, new: int) -> None:
+        self.conversation.chat_moved(ChatRef(PLATFORM, str(old)), str(new))
+
+
+@pytest.fixture
+def mirror(library: Library, renderer: Renderer) -> Mirror:
+    return Mirror(library, renderer)
 
 
 async def answered(fake: FakeTelegram, chat_id: int, count: int) -> list[Json]:
@@ -208,6 +275,26 @@ def statuses(fake: FakeTelegram, method: str, chat_id: int | None = None) -> lis
     ]
 
 
+def shown(fake: FakeTelegram, chat_id: int) -> Json:
+    """The last message the bot sent to the chat, as Telegram holds it now (after any edits)."""
+    last = [c for c in fake.requests("sendMessage") if c.ok and c.params["chat_id"] == chat_id][-1]
+    return fake.message(chat_id, last.result["message_id"])
+
+
+def delivered(calls: list[Call]) -> list[Call]:
+    return [c for c in calls if c.ok and c.method in ("sendMessage", "editMessageText")]
+
+
+async def delivered_since(fake: FakeTelegram, first: int, count: int) -> list[Call]:
+    """Wait until `count` messages were sent or edited from the fake's `first` call on."""
+    await wait_until(lambda: len(delivered(fake.calls[first:])) >= count)
+    return delivered(fake.calls[first:])
+
+
+def plain(payloads: list[Json]) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", "\n".join(texts(payloads))))
+
+
 # --- the fake and the reference -----------------------------------------------------------------
 
 
@@ -216,6 +303,7 @@ def test_requests_are_checked_against_the_bot_api_reference(spec: BotApiSpec | N
         pytest.skip(f"{SPEC_PATH} is absent: requests are not checked against the Bot API")
     assert spec.check("sendMessage", {"chat_id": 1, "text": "hi", "parse_mode": "HTML"}) == []
     assert spec.check("getMe", {}) == []
+    assert spec.check("getChatMember", {"chat_id": -1, "user_id": 2}) == []
     assert spec.check("sendMessage", {"text": "hi", "colour": "red"}) == [
         "sendMessage: unknown parameter 'colour'",
         "sendMessage: required parameter 'chat_id' is missing",
@@ -228,7 +316,7 @@ async def test_the_fake_decodes_form_and_json_bodies(spec: BotApiSpec | None) ->
     await server.start()
     try:
         url = f"{server.base_url}/bot{server.token}/sendMessage"
-        markup = {"inline_keyboard": [[{"text": "Tue", "callback_data": "itinerary x"}]]}
+        markup = {"inline_keyboard": [[{"text": "Tue", "callback_data": "a1.d.x.20240827"}]]}
         async with aiohttp.ClientSession() as session:
             form = {"chat_id": "-100123", "text": "42", "reply_markup": json.dumps(markup)}
             async with session.post(url, data=form) as response:
@@ -252,63 +340,100 @@ async def test_the_fake_decodes_form_and_json_bodies(spec: BotApiSpec | None) ->
         assert server.violations == ["sendMessage: unknown parameter 'colour'"]
 
 
+# --- the dialogue shared with the core, the console and Slack ------------------------------
+
+
+async def test_the_dialogue_through_telegram(
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror, caplog: pytest.LogCaptureFixture
+) -> None:
+    on: Json | None = None
+    for step in DIALOGUE:
+        want = await mirror.say(step.text, press=step.press)
+        before = len(fake.calls)
+        if step.press is not None:
+            assert on is not None, "a button is pressed under a message the bot sent"
+            fake.queue_update(callback_query(step.press, on=on, user_id=ALICE))
+        else:
+            assert step.text is not None
+            fake.queue_update(private_message(step.text, chat_id=ALICE))
+        got = await delivered_since(fake, before, len(want))
+        if step.press is not None:
+            # A button's answer replaces the message it sits on; what does not fit follows.
+            assert on is not None
+            assert [c.method for c in got] == ["editMessageText"] + ["sendMessage"] * (
+                len(want) - 1
+            )
+            assert got[0].params == {**want[0], "message_id": on["message_id"]}, step
+            assert [c.params for c in got[1:]] == want[1:], step
+        else:
+            assert [c.method for c in got] == ["sendMessage"] * len(want), step
+            assert [c.params for c in got] == want, step
+        said = plain([c.params for c in got])
+        for fragment in step.says:
+            assert fragment in said, f"{step}: {fragment!r} not in {said!r}"
+        for fragment in step.never:
+            assert fragment not in said, f"{step}: {fragment!r} in {said!r}"
+        on = shown(fake, ALICE)
+    assert len(fake.requests("answerCallbackQuery")) == sum(1 for s in DIALOGUE if s.press)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 # --- conversations ------------------------------------------------------------------------------
 
 
-async def test_briefing_arrives_as_html_with_the_day_keyboard_on_the_last_message(
-    fake: FakeTelegram, bot: TelegramAdapter, briefing: Briefing, renderer: Renderer
+async def test_briefing_arrives_as_html_with_its_buttons_on_the_last_message(
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror, library: Library, renderer: Renderer
 ) -> None:
     fake.queue_update(private_message("/briefing", chat_id=ALICE))
-    want = expected(briefing, renderer, "/briefing", ALICE)
+    want = await mirror.say("/briefing")
     sent = await answered(fake, ALICE, len(want))
 
-    assert len(sent) > 1
+    assert sent == want
     assert all(m["parse_mode"] == "HTML" for m in sent)
     assert sent[0]["text"].startswith("<b>The Mayor of Turin in Gwangju</b>")
     assert all("reply_markup" not in m for m in sent[:-1])
-    buttons = sent[-1]["reply_markup"]["inline_keyboard"][0]
-    assert [b["callback_data"] for b in buttons] == [
-        "itinerary 2024-08-26",
-        "itinerary 2024-08-27",
-        "itinerary 2024-08-28",
-    ]
-    assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+    buttons = [b for row in sent[-1]["reply_markup"]["inline_keyboard"] for b in row]
+    datas = [b["callback_data"] for b in buttons]
+    assert encode(Action("day", AUGUST, date(2024, 8, 26))) in datas
+    assert all(len(d.encode()) <= 64 for d in datas)
+    assert all(library.codec.decode(d) is not None for d in datas)
     # The console contract: `briefing-bot chat --format telegram` prints these very payloads.
-    assert sent == want
     out = io.StringIO()
-    ConsoleChat(briefing, renderer, lambda: DURING, "en", "telegram", out).answer("/briefing")
-    console = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [{**m, "chat_id": ALICE} for m in console] == sent
+    console = Conversation(library, SessionChatStates(), lambda: NOW, persistent=False)
+    await ConsoleChat(console, renderer, "en", "telegram", out).answer("/briefing")
+    printed = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [{**m, "chat_id": ALICE} for m in printed] == sent
 
 
 async def test_itinerary_in_italian_for_an_italian_user(
-    fake: FakeTelegram, bot: TelegramAdapter, briefing: Briefing, renderer: Renderer
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror
 ) -> None:
     fake.queue_update(private_message("/itinerary martedì", chat_id=ALICE, language_code="it"))
-    want = expected(briefing, renderer, "/itinerary martedì", ALICE, lang="it")
+    want = await mirror.say("/itinerary martedì", locale="it")
     sent = await answered(fake, ALICE, len(want))
-    assert sent[0]["text"].startswith("<b>martedì 27 agosto 2024</b>")
-    assert "Tuesday" not in sent[0]["text"]
     assert sent == want
+    assert "martedì 27 agosto 2024" in sent[0]["text"]
+    assert "Tuesday" not in sent[0]["text"]
 
 
 async def test_a_day_button_edits_the_message_in_place(
-    fake: FakeTelegram, bot: TelegramAdapter, briefing: Briefing, renderer: Renderer
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror
 ) -> None:
     fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
     await answered(fake, ALICE, 1)
-    shown = [c for c in fake.requests("sendMessage") if c.ok][-1].result
-    assert "reply_markup" in shown
+    on = shown(fake, ALICE)
+    assert "reply_markup" in on
 
-    update = callback_query("itinerary 2024-08-28", on=shown, user_id=ALICE)
+    wednesday = encode(Action("day", AUGUST, date(2024, 8, 28)))
+    update = callback_query(wednesday, on=on, user_id=ALICE)
     fake.queue_update(update)
     await wait_until(lambda: any(c.ok for c in fake.requests("editMessageText")))
 
     [edit] = fake.requests("editMessageText")
-    [wednesday] = expected(briefing, renderer, "/itinerary 2024-08-28", ALICE)
-    assert edit.params == {**wednesday, "message_id": shown["message_id"]}
-    assert edit.params["text"].startswith("<b>Wednesday 28 August 2024</b>")
-    assert fake.message(ALICE, shown["message_id"])["text"] == wednesday["text"]
+    [want] = await mirror.say(press=wednesday)
+    assert edit.params == {**want, "message_id": on["message_id"]}
+    assert "Wednesday 28 August 2024" in edit.params["text"]
+    assert fake.message(ALICE, on["message_id"])["text"] == want["text"]
     [answer] = fake.requests("answerCallbackQuery")
     assert answer.params["callback_query_id"] == update["callback_query"]["id"]
     assert len(fake.sent(ALICE)) == 1  # edited, not sent again
@@ -319,24 +444,25 @@ async def test_pressing_the_day_already_shown_changes_nothing(
 ) -> None:
     fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
     await answered(fake, ALICE, 1)
-    shown = [c for c in fake.requests("sendMessage") if c.ok][-1].result
+    on = shown(fake, ALICE)
 
-    fake.queue_update(callback_query("itinerary 2024-08-27", on=shown, user_id=ALICE))
+    tuesday = encode(Action("day", AUGUST, date(2024, 8, 27)))
+    fake.queue_update(callback_query(tuesday, on=on, user_id=ALICE))
     fake.queue_update(private_message("/itinerary wednesday", chat_id=ALICE))
     await answered(fake, ALICE, 2)  # handled in order: the press has been handled
 
     # Telegram refuses an edit that changes nothing; that is not a reason to send it again.
     assert statuses(fake, "editMessageText") == [400]
     assert len(fake.requests("answerCallbackQuery")) == 1
-    assert fake.sent(ALICE)[1]["text"].startswith("<b>Wednesday 28 August 2024</b>")
+    assert "Wednesday 28 August 2024" in fake.sent(ALICE)[1]["text"]
 
 
-async def test_a_stale_button_press_still_shows_the_day(
+async def test_a_press_too_old_to_answer_still_shows_the_day(
     fake: FakeTelegram, bot: TelegramAdapter
 ) -> None:
     fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
     await answered(fake, ALICE, 1)
-    shown = [c for c in fake.requests("sendMessage") if c.ok][-1].result
+    on = shown(fake, ALICE)
     # After a restart, presses from a while ago arrive too late to be answered.
     fake.fail(
         "answerCallbackQuery",
@@ -344,13 +470,29 @@ async def test_a_stale_button_press_still_shows_the_day(
             400, "Bad Request: query is too old and response timeout expired or query id is invalid"
         ),
     )
-    fake.queue_update(callback_query("itinerary 2024-08-28", on=shown, user_id=ALICE))
+    wednesday = encode(Action("day", AUGUST, date(2024, 8, 28)))
+    fake.queue_update(callback_query(wednesday, on=on, user_id=ALICE))
     await wait_until(lambda: any(c.ok for c in fake.requests("editMessageText")))
-    text = fake.message(ALICE, shown["message_id"])["text"]
-    assert text.startswith("<b>Wednesday 28 August 2024</b>")
+    assert "Wednesday 28 August 2024" in fake.message(ALICE, on["message_id"])["text"]
 
 
-async def test_the_command_menu_is_set_in_each_language(
+async def test_a_forged_payload_gets_a_polite_answer(
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
+    await answered(fake, ALICE, 1)
+    on = shown(fake, ALICE)
+    for forged in ("itinerary 2024-08-28", "a1.d.ffffffff.20240899", "x" * 64):
+        before = len(fake.requests("editMessageText"))
+        fake.queue_update(callback_query(forged, on=on, user_id=ALICE))
+        await wait_until(lambda n=before: len(fake.requests("editMessageText")) > n)
+        [want, *_] = await mirror.say(press=forged)
+        assert fake.requests("editMessageText")[-1].params["text"] == want["text"]
+        assert "This button is out of date" in want["text"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_the_command_menu_is_the_core_command_table_in_each_language(
     fake: FakeTelegram, bot: TelegramAdapter
 ) -> None:
     calls = fake.requests("setMyCommands")
@@ -367,46 +509,229 @@ async def test_the_command_menu_is_set_in_each_language(
 
 
 async def test_lang_is_remembered_across_a_restart(
-    fake: FakeTelegram, bots: Bots, stores: Stores, briefing: Briefing, renderer: Renderer
+    fake: FakeTelegram, bots: Bots, databases: Databases, library: Library, mirror: Mirror
 ) -> None:
     first = await bots.start()
     fake.queue_update(private_message("/lang ko", chat_id=ALICE, language_code="en"))
     await answered(fake, ALICE, 1)
+    await mirror.say("/lang ko")
     await bots.stop(first)
 
-    again = await bots.start(store=stores.open())  # a new process on the same database file
+    # A new process on the same database file.
+    again = Conversation(library, SqlChatStates(databases.open()), lambda: NOW)
+    await bots.start(conversation=again)
     fake.queue_update(private_message("/itinerary day 2", chat_id=ALICE, language_code="en"))
-    want = expected(briefing, renderer, "/itinerary day 2", ALICE, lang="ko")
+    want = await mirror.say("/itinerary day 2")
     sent = await answered(fake, ALICE, 1 + len(want))
     assert sent[1:] == want
-    assert sent[1]["text"].startswith("<b>2024년 8월 27일 화요일</b>")
-    assert again.application.running
+    assert HANGUL.search(sent[1]["text"])
+    assert "Tuesday" not in sent[1]["text"]
 
 
 async def test_in_a_group_only_commands_for_this_bot_are_answered(
-    fake: FakeTelegram, bot: TelegramAdapter, briefing: Briefing, renderer: Renderer
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror
 ) -> None:
     fake.queue_update(group_message("/itinerary@OtherBot tuesday", chat_id=GROUP))
     fake.queue_update(group_message("martedì", chat_id=GROUP))
     fake.queue_update(group_message("/itinerary@BriefingsBot tuesday", chat_id=GROUP))
     fake.queue_update(private_message("martedì", chat_id=ALICE, language_code="it"))
 
-    want_private = expected(briefing, renderer, "martedì", ALICE, lang="it")
+    want_private = await mirror.say("martedì", locale="it")
     await answered(fake, ALICE, len(want_private))  # updates are handled in order
-    want_group = expected(
-        briefing, renderer, "/itinerary@BriefingsBot tuesday", GROUP, private=False
-    )
+    want_group = await mirror.say("/itinerary@BriefingsBot tuesday", chat_id=GROUP, user_id=MEMBER)
     assert fake.sent(GROUP) == want_group
-    assert fake.sent(GROUP)[0]["text"].startswith("<b>Tuesday 27 August 2024</b>")
+    assert "Tuesday 27 August 2024" in fake.sent(GROUP)[0]["text"]
     assert fake.sent(ALICE) == want_private
-    assert fake.sent(ALICE)[0]["text"].startswith("<b>martedì 27 agosto 2024</b>")
+    assert "martedì 27 agosto 2024" in fake.sent(ALICE)[0]["text"]
+    assert fake.requests("getChatMember") == []  # reading needs no permission
+
+
+# --- who may change a group's settings -----------------------------------------------------
+
+
+async def test_in_a_group_only_admins_change_shared_settings(
+    fake: FakeTelegram, bot: TelegramAdapter, states: SqlChatStates
+) -> None:
+    fake.members[GROUP, ADMIN] = "administrator"
+    fake.members[GROUP, OWNER] = "creator"
+    group = ChatRef(PLATFORM, str(GROUP))
+
+    async def say(text: str, user_id: int) -> str:
+        before = len(fake.sent(GROUP))
+        fake.queue_update(group_message(text, chat_id=GROUP, user_id=user_id))
+        return plain((await answered(fake, GROUP, before + 1))[before:])
+
+    for text in ("/lang it", "/visit 2", "/subscribe", "/subscribe 08:00 Europe/Rome"):
+        assert await say(text, MEMBER) == REFUSED, text
+    assert states.state(group).lang is None
+    assert states.state(group).visit is None
+    assert states.state(group).subscription is None
+
+    assert "Subscribed" in await say("/subscribe@BriefingsBot", ADMIN)
+    assert await say("/unsubscribe", MEMBER) == REFUSED
+    assert states.state(group).subscription is not None
+    assert "Unsubscribed" in await say("/unsubscribe", OWNER)
+    assert states.state(group).subscription is None
+    assert "italiano" in await say("/lang it", OWNER)
+    assert states.state(group).lang == "it"
+    assert "Il sindaco di Gwangju a Torino" in await say("/visit 2", ADMIN)
+    assert states.state(group).visit == "kang-turin-2024-04"
+
+    asked = [(c.params["chat_id"], c.params["user_id"]) for c in fake.requests("getChatMember")]
+    assert set(asked) == {(GROUP, MEMBER), (GROUP, ADMIN), (GROUP, OWNER)}
+
+
+# --- chat state regressions (issue 8) -----------------------------------------------------------
+
+
+@dataclass
+class Digests:
+    """The scheduler's side: a Dispatcher with the real Ledger on the bot's database, sending
+    through the adapter's sender, as `bot.runtime` wires them."""
+
+    dispatcher: Dispatcher
+    library: Library
+    renderer: Renderer
+    clock: list[datetime]
+
+    async def run(self, at: datetime) -> Report:
+        self.clock[0] = at
+        return await self.dispatcher.run_once(at)
+
+    def expected(self, kind: DigestKind, day: date, lang: str, chat_id: int) -> list[Json]:
+        visit = self.library.visit(AUGUST)
+        assert visit is not None
+        partnership = self.library.partnership_of(visit)
+        digest = Digest(AUGUST, kind, day)
+        reply = digest_reply(digest, visit, partnership, self.library.articles, lang)  # type: ignore[arg-type]
+        return [send_message(m, chat_id) for m in self.renderer.render(reply, "telegram")]
+
+
+@pytest.fixture
+def digests(
+    bot: TelegramAdapter,
+    engine: Engine,
+    library: Library,
+    renderer: Renderer,
+    conversation: Conversation,
+) -> Digests:
+    clock = [NOW]
+    sender = TelegramDigestSender(bot.sender, renderer, conversation)
+    dispatcher = Dispatcher(
+        Ledger(engine, owner="test"),
+        library,
+        {PLATFORM: sender},
+        lambda: clock[0],
+        DeliveryPolicy(grace=timedelta(hours=2)),
+    )
+    return Digests(dispatcher, library, renderer, clock)
+
+
+WEDNESDAY_MORNING = datetime(2024, 8, 28, 7, 31, tzinfo=SEOUL)
+RECAP_MORNING = datetime(2024, 8, 29, 7, 31, tzinfo=SEOUL)
+
+
+async def test_a_chat_that_blocks_and_unblocks_gets_digests_again(
+    fake: FakeTelegram, digests: Digests, states: SqlChatStates, mirror: Mirror
+) -> None:
+    alice = ChatRef(PLATFORM, str(ALICE))
+    fake.queue_update(private_message("/subscribe", chat_id=ALICE))
+    await answered(fake, ALICE, len(await mirror.say("/subscribe")))
+    fake.queue_update(my_chat_member(ALICE, "member", "kicked", by=ALICE))
+    await wait_until(lambda: not states.state(alice).reachable)
+
+    report = await digests.run(WEDNESDAY_MORNING)
+    assert report.sent == 0  # a blocked chat's digests wait for it
+
+    fake.queue_update(my_chat_member(ALICE, "kicked", "member", by=ALICE))
+    await wait_until(lambda: states.state(alice).reachable)
+    before = len(fake.sent(ALICE))
+    report = await digests.run(RECAP_MORNING)
+    assert report.sent == 1
+    want = digests.expected("recap", date(2024, 8, 29), "en", ALICE)
+    assert fake.sent(ALICE)[before:] == want
+
+    before = len(fake.sent(ALICE))
+    fake.queue_update(private_message("/subscriptions", chat_id=ALICE))
+    want = await mirror.say("/subscriptions")
+    sent = await answered(fake, ALICE, before + len(want))
+    assert sent[before:] == want
+    assert "07:30" in plain(want)
+
+
+async def test_a_chat_blocked_while_a_digest_goes_out_waits_for_its_return(
+    fake: FakeTelegram, digests: Digests, states: SqlChatStates, mirror: Mirror
+) -> None:
+    fake.queue_update(private_message("/subscribe", chat_id=ALICE))
+    await answered(fake, ALICE, len(await mirror.say("/subscribe")))
+    fake.block(ALICE)
+    report = await digests.run(WEDNESDAY_MORNING)
+    assert (report.sent, report.blocked) == (0, 1)
+    assert not states.state(ChatRef(PLATFORM, str(ALICE))).reachable
+
+
+async def test_a_group_migrated_to_a_supergroup_keeps_and_can_cancel_its_subscription(
+    fake: FakeTelegram, digests: Digests, states: SqlChatStates, mirror: Mirror
+) -> None:
+    old, new = -4005, -1004005
+    fake.members[old, ADMIN] = fake.members[new, ADMIN] = "administrator"
+    fake.queue_update(group_message("/subscribe", chat_id=old, user_id=ADMIN))
+    await answered(fake, old, len(await mirror.say("/subscribe", chat_id=old, user_id=ADMIN)))
+
+    notice = group_message("", chat_id=old, user_id=ADMIN)
+    del notice["message"]["text"]
+    notice["message"]["migrate_to_chat_id"] = new
+    fake.queue_update(notice)
+    mirror.moved(old, new)
+    fake.queue_update(group_message("/subscriptions", chat_id=new, user_id=MEMBER))
+    want = await mirror.say("/subscriptions", chat_id=new, user_id=MEMBER)
+    assert await answered(fake, new, len(want)) == want
+    assert "07:30" in plain(want)
+
+    fake.queue_update(group_message("/unsubscribe@BriefingsBot", chat_id=new, user_id=ADMIN))
+    want += await mirror.say("/unsubscribe@BriefingsBot", chat_id=new, user_id=ADMIN)
+    assert await answered(fake, new, len(want)) == want
+    assert "Unsubscribed" in plain(want)
+    assert states.state(ChatRef(PLATFORM, str(new))).subscription is None
+    assert states.state(ChatRef(PLATFORM, str(old))).subscription is None
+    report = await digests.run(WEDNESDAY_MORNING)
+    assert report.sent == 0
+
+
+async def test_lang_after_subscribe_makes_the_digests_korean(
+    fake: FakeTelegram, digests: Digests, mirror: Mirror
+) -> None:
+    for text in ("/subscribe", "/lang ko"):
+        fake.queue_update(private_message(text, chat_id=ALICE))
+        await answered(fake, ALICE, len(fake.sent(ALICE)) + len(await mirror.say(text)))
+    before = len(fake.sent(ALICE))
+    report = await digests.run(WEDNESDAY_MORNING)
+    assert report.sent == 1
+    want = digests.expected("morning", date(2024, 8, 28), "ko", ALICE)
+    assert fake.sent(ALICE)[before:] == want
+    assert HANGUL.search(plain(want))
+    assert "Wednesday" not in plain(want)
+
+
+async def test_subscriptions_answers_in_the_chats_language(
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror
+) -> None:
+    for text in ("/lang it", "/subscribe 08:00 Europe/Rome", "/subscriptions"):
+        fake.queue_update(private_message(text, chat_id=ALICE, language_code="en"))
+        want = await mirror.say(text, locale="en")
+        sent = await answered(fake, ALICE, len(fake.sent(ALICE)) + len(want))
+        assert sent[-len(want) :] == want
+    said = plain(want)
+    assert "08:00" in said
+    assert "Europe/Rome" in said
+    assert "Subscri" not in said  # Italian, not the user's English
 
 
 # --- webhook ------------------------------------------------------------------------------------
 
 
 async def test_webhook_needs_the_secret(
-    fake: FakeTelegram, bots: Bots, http: HttpServer, briefing: Briefing, renderer: Renderer
+    fake: FakeTelegram, bots: Bots, http: HttpServer, mirror: Mirror
 ) -> None:
     secret = "webhook-secret-0123456789"  # noqa: S105 - a test value
     hook = "https://briefings.example.org/telegram/webhook"
@@ -437,13 +762,13 @@ async def test_webhook_needs_the_secret(
             assert response.status == 200
             assert await response.json() == {"status": "ok"}
 
-    want = expected(briefing, renderer, "/itinerary tuesday", ALICE)
+    want = await mirror.say("/itinerary tuesday")
     assert await answered(fake, ALICE, len(want)) == want
     assert fake.sent(BOB) == []
     [webhook] = fake.requests("setWebhook")
     assert webhook.params["url"] == hook
     assert webhook.params["secret_token"] == secret
-    assert {"message", "callback_query"} <= set(webhook.params["allowed_updates"])
+    assert {"message", "callback_query", "my_chat_member"} <= set(webhook.params["allowed_updates"])
     assert fake.requests("getUpdates") == []
 
 
@@ -451,11 +776,11 @@ async def test_webhook_needs_the_secret(
 
 
 async def test_flood_limit_waits_and_delivers_once(
-    fake: FakeTelegram, bot: TelegramAdapter, briefing: Briefing, renderer: Renderer
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.fail("sendMessage", too_many_requests(retry_after=1))
     fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
-    [want] = expected(briefing, renderer, "/itinerary tuesday", ALICE)
+    [want] = await mirror.say("/itinerary tuesday")
     await answered(fake, ALICE, 1)
     # A later update answered means the first one is done with: no late duplicate.
     fake.queue_update(private_message("/itinerary wednesday", chat_id=ALICE))
@@ -463,115 +788,106 @@ async def test_flood_limit_waits_and_delivers_once(
 
     tries = [c for c in fake.requests("sendMessage") if c.params["text"] == want["text"]]
     assert [c.status for c in tries] == [429, 200]
-    assert tries[1].at - tries[0].at >= 0.9  # it waited as long as Telegram asked
+    # It waited as long as Telegram asked.
+    assert any("flood limit, retrying in 1.0 s" in r.getMessage() for r in caplog.records)
     assert texts(fake.sent(ALICE)).count(want["text"]) == 1
 
 
 async def test_a_dropped_connection_is_retried_and_delivers_once(
-    fake: FakeTelegram, bot: TelegramAdapter, briefing: Briefing, renderer: Renderer
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror
 ) -> None:
     fake.fail("sendMessage", dropped_connection(), times=POLICY.attempts - 1)
     fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
-    want = expected(briefing, renderer, "/itinerary tuesday", ALICE)
+    want = await mirror.say("/itinerary tuesday")
     assert await answered(fake, ALICE, len(want)) == want
     assert statuses(fake, "sendMessage") == [0] * (POLICY.attempts - 1) + [200] * len(want)
 
 
-async def test_a_blocked_chat_is_marked_inactive_and_others_are_served(
-    fake: FakeTelegram,
-    bot: TelegramAdapter,
-    store: ChatStore,
-    briefing: Briefing,
-    renderer: Renderer,
+async def test_a_chat_that_blocked_the_bot_is_unreachable_and_others_are_served(
+    fake: FakeTelegram, bot: TelegramAdapter, states: SqlChatStates, mirror: Mirror
 ) -> None:
     fake.block(ALICE)
-    fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
+    fake.queue_update(private_message("/briefing", chat_id=ALICE))
     fake.queue_update(private_message("/itinerary tuesday", chat_id=BOB))
-    want = expected(briefing, renderer, "/itinerary tuesday", BOB)
+    want = await mirror.say("/itinerary tuesday", chat_id=BOB)
     assert await answered(fake, BOB, len(want)) == want
 
-    assert statuses(fake, "sendMessage", ALICE) == [403] * len(want)
+    assert statuses(fake, "sendMessage", ALICE) == [403]  # nothing more tried after a 403
     assert fake.sent(ALICE) == []
-    assert store.settings(PLATFORM, str(ALICE)).active is False
-    assert store.settings(PLATFORM, str(BOB)).active is True
+    assert states.state(ChatRef(PLATFORM, str(ALICE))).reachable is False
+    assert states.state(ChatRef(PLATFORM, str(BOB))).reachable is True
 
 
 async def test_a_burst_of_server_errors_does_not_stop_the_bot(
-    fake: FakeTelegram, bot: TelegramAdapter, briefing: Briefing, renderer: Renderer
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror
 ) -> None:
     # One more failure than the attempts for the first reply, then one for the second.
     fake.fail("sendMessage", server_error(), times=POLICY.attempts + 2)
     fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
     fake.queue_update(private_message("/itinerary wednesday", chat_id=ALICE))
-    [lost] = expected(briefing, renderer, "/itinerary tuesday", ALICE)
-    [retried] = expected(briefing, renderer, "/itinerary wednesday", ALICE)
+    [lost] = await mirror.say("/itinerary tuesday")
+    [retried] = await mirror.say("/itinerary wednesday")
     await answered(fake, ALICE, 1)
     assert bot.application.running
     assert bot.application.updater is not None
     assert bot.application.updater.running
 
     fake.queue_update(private_message("/itinerary monday", chat_id=ALICE))
-    [monday] = expected(briefing, renderer, "/itinerary monday", ALICE)
+    [monday] = await mirror.say("/itinerary monday")
     assert await answered(fake, ALICE, 2) == [retried, monday]
     assert statuses(fake, "sendMessage") == [500] * (POLICY.attempts + 2) + [200, 200]
     assert lost["text"] not in texts(fake.sent())
 
 
 async def test_rejected_html_goes_out_as_plain_text(
-    fake: FakeTelegram,
-    bot: TelegramAdapter,
-    briefing: Briefing,
-    renderer: Renderer,
-    caplog: pytest.LogCaptureFixture,
+    fake: FakeTelegram, bot: TelegramAdapter, mirror: Mirror, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.fail(
         "sendMessage",
         error(400, "Bad Request: can't parse entities: Unsupported start tag at byte offset 0"),
     )
     fake.queue_update(private_message("/itinerary wednesday", chat_id=ALICE))
-    [want] = expected(briefing, renderer, "/itinerary wednesday", ALICE)
+    [want] = await mirror.say("/itinerary wednesday")
     [sent] = await answered(fake, ALICE, 1)
 
     assert "parse_mode" not in sent
-    assert sent["text"].startswith("Wednesday 28 August 2024\n")
     assert "<" not in sent["text"]
+    assert sent["text"] == html.unescape(re.sub(r"<[^>]+>", "", want["text"]))
     assert sent["reply_markup"] == want["reply_markup"]
     assert statuses(fake, "sendMessage") == [400, 200]
     assert any("plain text" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
 
 
 async def test_a_migrated_group_is_followed_to_its_new_id(
-    fake: FakeTelegram,
-    bot: TelegramAdapter,
-    store: ChatStore,
-    briefing: Briefing,
-    renderer: Renderer,
+    fake: FakeTelegram, bot: TelegramAdapter, states: SqlChatStates, mirror: Mirror
 ) -> None:
     old, new = -4005, -1004005
-    store.set_lang(PLATFORM, str(old), "it")
+    states.set_lang(ChatRef(PLATFORM, str(old)), "it")
+    mirror.states.set_lang(ChatRef(PLATFORM, str(old)), "it")
     fake.migrate(old, new)
     fake.queue_update(group_message("/itinerary@BriefingsBot tuesday", chat_id=old))
-    want = expected(briefing, renderer, "/itinerary tuesday", new, lang="it", private=False)
+    said = await mirror.say("/itinerary@BriefingsBot tuesday", chat_id=old, user_id=MEMBER)
+    want = [{**m, "chat_id": new} for m in said]
     assert await answered(fake, new, len(want)) == want
 
-    assert statuses(fake, "sendMessage", old) == [400] * len(want)
-    assert store.lang(PLATFORM, str(new)) == "it"
-    assert store.lang(PLATFORM, str(old)) is None
+    assert statuses(fake, "sendMessage", old) == [400]
+    assert states.state(ChatRef(PLATFORM, str(new))).lang == "it"
+    assert states.state(ChatRef(PLATFORM, str(old))).lang is None
 
 
-async def test_a_migration_notice_moves_the_chat_settings(
-    fake: FakeTelegram, bot: TelegramAdapter, store: ChatStore
+async def test_a_migration_notice_moves_the_chat(
+    fake: FakeTelegram, bot: TelegramAdapter, states: SqlChatStates
 ) -> None:
     old, new = -4006, -1004006
-    store.set_lang(PLATFORM, str(old), "ko")
+    states.set_lang(ChatRef(PLATFORM, str(old)), "ko")
     notice = group_message("", chat_id=old)
     del notice["message"]["text"]
     notice["message"]["migrate_to_chat_id"] = new
     fake.queue_update(notice)
     fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
     await answered(fake, ALICE, 1)  # handled in order: the notice has been handled
-    assert store.lang(PLATFORM, str(new)) == "ko"
-    assert store.lang(PLATFORM, str(old)) is None
+    assert states.state(ChatRef(PLATFORM, str(new))).lang == "ko"
+    assert states.state(ChatRef(PLATFORM, str(old))).lang is None
 
 
 # --- secrets ------------------------------------------------------------------------------------
@@ -618,8 +934,7 @@ async def test_the_token_never_reaches_a_log_line(
     fakes: Callable[..., Awaitable[FakeTelegram]],
     bots: Bots,
     debug_logs: Capture,
-    briefing: Briefing,
-    renderer: Renderer,
+    mirror: Mirror,
 ) -> None:
     install_redaction([TOKEN])  # as the composition root does
     fake = await fakes(token=TOKEN)
@@ -630,7 +945,7 @@ async def test_the_token_never_reaches_a_log_line(
     fake.queue_update(private_message("/briefing", chat_id=ALICE))
     fake.queue_update(private_message("/itinerary tuesday", chat_id=BOB))
     fake.queue_update(private_message("/itinerary tuesday", chat_id=ALICE))
-    want = expected(briefing, renderer, "/briefing", ALICE)
+    want = await mirror.say("/briefing")
     await answered(fake, ALICE, len(want) + 1)
 
     logged = "\n".join(debug_logs.lines)

@@ -1,5 +1,6 @@
 """The Telegram sender under a fan-out: pacing, a bound on requests in flight, one rendering per
-digest. The real python-telegram-bot against the fake Bot API on 127.0.0.1.
+digest, and what a digest finds out about a chat. The real python-telegram-bot against the fake
+Bot API on 127.0.0.1.
 
 bench/fanout.py found each of these worth having; these tests keep them doing what they say.
 """
@@ -7,7 +8,6 @@ bench/fanout.py found each of these worth having; these tests keep them doing wh
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,15 +15,19 @@ from telegram import Bot
 from telegram.ext import Application
 
 from bot.telegram.digests import TelegramDigestSender
-from bot.telegram.sending import Pacer, TelegramSender
+from bot.telegram.sending import PLATFORM, Pacer, Sent, TelegramSender
+from briefings.conversation import Conversation
 from briefings.delivery import Outcome
-from briefings.rendering.renderer import Message, Renderer
-from briefings.replies import Reply
+from briefings.languages import Lang
+from briefings.library import Library
+from briefings.ports import ChatRef
+from briefings.rendering.dialects import DialectName
+from briefings.rendering.renderer import Renderer
+from briefings.replies import Reply, Say
 from briefings.views import notice_reply
+from fakes.memory import MemoryChatStates
 from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
-from storage.chats import ChatStore
-from storage.engine import make_engine
-from storage.migrate import upgrade
+from tests.dialogue import NOW
 
 
 @dataclass
@@ -75,10 +79,17 @@ async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ChatStore:
-    engine = make_engine(f"sqlite:///{tmp_path / 'chats.sqlite3'}")
-    upgrade(engine)
-    return ChatStore(engine)
+def states() -> MemoryChatStates:
+    return MemoryChatStates()
+
+
+@pytest.fixture
+def conversation(library: Library, states: MemoryChatStates) -> Conversation:
+    return Conversation(library, states, lambda: NOW)
+
+
+def morning(lang: Lang = "en") -> Reply:
+    return notice_reply(Say("unsubscribed"), lang)
 
 
 async def test_the_pacer_spaces_requests_and_saves_up_no_burst() -> None:
@@ -99,16 +110,28 @@ async def test_the_pacer_spaces_requests_and_saves_up_no_burst() -> None:
     assert slept == [0.1]
 
 
-async def test_requests_in_flight_stay_within_the_bound(
-    fake: CountingTelegram, bot: Bot, store: ChatStore
-) -> None:
-    sender = TelegramSender(bot, store, in_flight=2)
-    statuses = await asyncio.gather(
-        *(sender.send_status({"chat_id": 7000 + i, "text": f"n{i}"}) for i in range(8))
+async def test_requests_in_flight_stay_within_the_bound(fake: CountingTelegram, bot: Bot) -> None:
+    sender = TelegramSender(bot, in_flight=2)
+    results = await asyncio.gather(
+        *(sender.send({"chat_id": 7000 + i, "text": f"n{i}"}) for i in range(8))
     )
-    assert statuses == ["sent"] * 8
+    assert [r.status for r in results] == ["sent"] * 8
+    assert all(r.message is not None and r.moved_to is None for r in results)
     assert sorted(p["chat_id"] for p in fake.sent()) == list(range(7000, 7008))
     assert fake.most_open == 2
+
+
+async def test_the_sender_says_what_it_found_and_writes_nothing(
+    fake: CountingTelegram, bot: Bot
+) -> None:
+    fake.block(7001)
+    fake.migrate(-7002, -1007002)
+    sender = TelegramSender(bot)
+    blocked = await sender.send({"chat_id": 7001, "text": "hi"})
+    moved = await sender.send({"chat_id": -7002, "text": "hi"})
+    assert blocked == Sent("blocked")
+    assert (moved.status, moved.moved_to) == ("sent", -1007002)
+    assert fake.sent(-1007002) == [{"chat_id": -1007002, "text": "hi"}]
 
 
 class CountingRenderer(Renderer):
@@ -116,21 +139,52 @@ class CountingRenderer(Renderer):
         super().__init__()
         self.renders = 0
 
-    def render(self, reply: Reply, dialect: Any) -> list[Message]:
+    def items(self, reply: Reply, dialect: DialectName) -> list[str]:
         self.renders += 1
-        return super().render(reply, dialect)
+        return super().items(reply, dialect)
 
 
 async def test_a_digest_is_rendered_once_for_all_its_readers(
-    fake: CountingTelegram, bot: Bot, store: ChatStore
+    fake: CountingTelegram, bot: Bot, conversation: Conversation
 ) -> None:
     renderer = CountingRenderer()
-    digests = TelegramDigestSender(TelegramSender(bot, store), renderer)
-    reply = notice_reply("Good morning.", "en")
+    digests = TelegramDigestSender(TelegramSender(bot), renderer, conversation)
+    reply = morning()
     outcomes = await asyncio.gather(*(digests.deliver(str(7100 + i), reply) for i in range(5)))
     assert outcomes == [Outcome.SENT] * 5
     assert renderer.renders == 1
     assert len(fake.sent()) == 5
     # Another reply, even an equal one, is rendered for itself.
-    await digests.deliver("7200", notice_reply("Good morning.", "en"))
+    await digests.deliver("7200", morning())
     assert renderer.renders == 2
+
+
+async def test_a_digest_to_a_blocked_chat_is_blocked_for_the_ledger_to_record(
+    fake: CountingTelegram,
+    bot: Bot,
+    conversation: Conversation,
+    states: MemoryChatStates,
+    renderer: Renderer,
+) -> None:
+    fake.block(7300)
+    digests = TelegramDigestSender(TelegramSender(bot), renderer, conversation)
+    assert await digests.deliver("7300", morning()) is Outcome.BLOCKED
+    # The ledger marks the chat unreachable when it settles the delivery; not the sender.
+    assert states.chats == {}
+
+
+async def test_a_digest_follows_a_migrated_group_and_tells_the_service(
+    fake: CountingTelegram,
+    bot: Bot,
+    conversation: Conversation,
+    states: MemoryChatStates,
+    renderer: Renderer,
+) -> None:
+    old, new = -7400, -1007400
+    states.set_lang(ChatRef(PLATFORM, str(old)), "it")
+    fake.migrate(old, new)
+    digests = TelegramDigestSender(TelegramSender(bot), renderer, conversation)
+    assert await digests.deliver(str(old), morning("it")) is Outcome.SENT
+    assert len(fake.sent(new)) == 1
+    assert states.state(ChatRef(PLATFORM, str(new))).lang == "it"
+    assert ChatRef(PLATFORM, str(old)) not in states.chats
