@@ -143,11 +143,14 @@ class Conversation:
     async def _may_change(self, incoming: Incoming, state: ChatState) -> bool:
         """Private chats change their own settings; a group's or channel's are its admins' (and,
         for a subscription, its subscriber's) to change."""
-        if incoming.kind == "private" or incoming.is_admin is None:
+        if incoming.kind == "private":
             return True
         subscriber = state.subscription.subscriber if state.subscription else None
         if subscriber is not None and subscriber == incoming.user:
             return True
+        if incoming.is_admin is None:
+            # No way to ask the platform: a shared chat's settings stay as they are.
+            return False
         try:
             return await incoming.is_admin()
         except Exception:

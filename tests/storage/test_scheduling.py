@@ -33,6 +33,7 @@ from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
 from briefings.digests import digest_reply, digests
 from briefings.dossier import Visit
 from briefings.labels import label
+from briefings.library import Library
 from briefings.loader import Seeds
 from briefings.ports import ChatRef, Subscription
 from briefings.rendering.renderer import Renderer
@@ -60,9 +61,6 @@ STOP_TIMEOUT = 20.0
 PARTNERSHIP = "turin-gwangju"
 # These run the whole bot (`serve()`, `briefing-bot run`), whose wiring (bot/runtime.py) and
 # adapters are being rewritten around the conversation service on another branch (issue 8).
-RUNTIME_PENDING = pytest.mark.skip(
-    reason="bot/runtime.py is not yet wired to storage's chat-state port (issue 8)"
-)
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -317,7 +315,6 @@ def sqlite_url(tmp_path: Path) -> str:
 # --- 1. restart on a real SQLite file ------------------------------------------------------
 
 
-@RUNTIME_PENDING
 async def test_a_digest_due_while_stopped_is_sent_once_after_restart_and_never_again(
     fake: FakeTelegram, sqlite_url: str, seeds: Seeds, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -360,7 +357,6 @@ async def test_a_digest_due_while_stopped_is_sent_once_after_restart_and_never_a
 # --- 5. grace: late within it, skipped and logged beyond it --------------------------------
 
 
-@RUNTIME_PENDING
 async def test_the_grace_period_decides_between_late_and_skipped(
     fake: FakeTelegram, sqlite_url: str, seeds: Seeds, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -387,7 +383,6 @@ async def test_the_grace_period_decides_between_late_and_skipped(
 # --- 2. SIGKILL in the middle of a fan-out -------------------------------------------------
 
 
-@RUNTIME_PENDING
 async def test_a_fanout_killed_midway_loses_nobody_after_restart(
     slow_fake: SlowTelegram, sqlite_url: str, seeds: Seeds, tmp_path: Path
 ) -> None:
@@ -442,7 +437,6 @@ async def test_a_fanout_killed_midway_loses_nobody_after_restart(
 # --- 3. two processes, one PostgreSQL database --------------------------------------------
 
 
-@RUNTIME_PENDING
 async def test_two_processes_on_postgresql_deliver_each_digest_exactly_once(
     two_bots_fake: TwoBotsTelegram, postgres_url: str, seeds: Seeds, tmp_path: Path
 ) -> None:
@@ -522,9 +516,8 @@ async def _sent_in_window(
     clock = SimulatedClock(start, speed=150)
     sender = Stopwatch(clock)
     ledger = Ledger(engine, f"window-{start:%d}")
-    dispatcher = Dispatcher(
-        ledger, {visit.id: (visit, seeds.articles)}, {"telegram": sender}, clock
-    )
+    moved = Seeds(seeds.articles, seeds.partnerships, (visit,))
+    dispatcher = Dispatcher(ledger, Library(moved), {"telegram": sender}, clock)
     scheduler = DigestScheduler(
         ledger=ledger,
         dispatcher=dispatcher,
