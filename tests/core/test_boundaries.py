@@ -6,7 +6,16 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parents[2] / "briefings"
-FORBIDDEN = {"telegram", "slack_bolt", "slack_sdk", "apscheduler", "aiohttp", "httpx"}
+FORBIDDEN = {
+    "telegram",
+    "slack_bolt",
+    "slack_sdk",
+    "apscheduler",
+    "sqlalchemy",
+    "alembic",
+    "aiohttp",
+    "httpx",
+}
 
 
 def imported_packages(source: str) -> set[str]:
@@ -46,6 +55,10 @@ def test_core_module_reads_no_environment(path: Path) -> None:
 def test_scanner_sees_imports_inside_functions() -> None:
     sample = "import os\ndef f():\n    from telegram.ext import Application\n    import slack_sdk\n"
     assert imported_packages(sample) & FORBIDDEN == {"telegram", "slack_sdk"}
+
+
+def test_storage_is_one_of_the_forbidden() -> None:
+    assert imported_packages("from sqlalchemy import select\nimport alembic") <= FORBIDDEN
 
 
 CORE_TESTS = Path(__file__).resolve().parent
