@@ -66,6 +66,11 @@ class Renderer:
             OrderedDict()
         )
 
+    @property
+    def cached(self) -> int:
+        """How many renderings are kept (at most RECENT_RENDERS)."""
+        return len(self._recent)
+
     def items(self, reply: Reply, dialect: DialectName) -> list[str]:
         """The reply's items in the dialect, before packing into messages."""
         template = self._env.get_template(f"{reply.view}.j2")
