@@ -9,7 +9,7 @@ reads the chat's language when it claims one). Short transactions, one per call.
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from briefings.languages import Lang, is_lang
@@ -20,29 +20,38 @@ from storage.schema import Chat, Delivery
 from storage.schema import Subscription as SubscriptionRow
 
 
+# The one read every update makes, built once: building the statement cost several times what
+# running it did. Bound parameters keep it one statement for every chat.
+_STATE = (
+    select(
+        Chat.lang,
+        Chat.visit_id,
+        Chat.reachable,
+        SubscriptionRow.partnership_id,
+        SubscriptionRow.local_time,
+        SubscriptionRow.timezone,
+        SubscriptionRow.subscriber,
+    )
+    .outerjoin(
+        SubscriptionRow,
+        (SubscriptionRow.chat_id == Chat.id) & SubscriptionRow.cancelled_at.is_(None),
+    )
+    .where(Chat.platform == bindparam("platform"), Chat.chat_key == bindparam("key"))
+    # One partnership today; should a chat hold several, the port must say which.
+    .order_by(SubscriptionRow.id)
+    .limit(1)
+)
+
+
 class SqlChatStates:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def state(self, chat: ChatRef) -> ChatState:
         """One read, as every update asks: the chat and its live subscription, joined."""
-        live = (SubscriptionRow.chat_id == Chat.id) & SubscriptionRow.cancelled_at.is_(None)
         with self._engine.connect() as connection:
             row = connection.execute(
-                select(
-                    Chat.lang,
-                    Chat.visit_id,
-                    Chat.reachable,
-                    SubscriptionRow.partnership_id,
-                    SubscriptionRow.local_time,
-                    SubscriptionRow.timezone,
-                    SubscriptionRow.subscriber,
-                )
-                .outerjoin(SubscriptionRow, live)
-                .where(Chat.platform == chat.platform, Chat.chat_key == chat.key)
-                # One partnership today; should a chat hold several, the port must say which.
-                .order_by(SubscriptionRow.id)
-                .limit(1)
+                _STATE, {"platform": chat.platform, "key": chat.key}
             ).one_or_none()
         if row is None:
             return ChatState()
