@@ -1,7 +1,7 @@
 """The press articles a visit is built from: verbatim text under a small metadata header."""
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -20,6 +20,9 @@ class Article(Frozen):
     language: Lang
     outlet: str | None = None
     published: datetime | None = None
+    # Where the page gives no date but its own tense shows it was written before a day (the
+    # Italian article announces Monday's programme in the future): the latest it can date from.
+    written_before: date | None = None
     title: str | None = None
     byline: str | None = None
     source_file: str

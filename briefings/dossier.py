@@ -106,9 +106,20 @@ class Name(Frozen):
     article: str
 
 
+class NameVariant(Frozen):
+    """A spelling no source uses but people will type: a likely correction of a source's
+    spelling ("Emilia" for "Emila") or an established form. Shown as such, never as a fact."""
+
+    text: str = Field(min_length=1)
+    note: Text
+
+
 class Person(Fact):
     id: str
     names: tuple[Name, ...] = Field(min_length=1)
+    variants: tuple[NameVariant, ...] = ()
+    # A counterpart the one-screen briefing names (an editorial choice, made here).
+    key: bool = False
     side: Literal["delegation", "host", "other"]
     role: Text
     organisation: Text | None = None
@@ -128,7 +139,18 @@ class AgreementName(Fact):
 PartOfDay = Literal["morning", "early_afternoon", "afternoon", "evening"]
 
 
+class Reported(Fact):
+    """What a source reported after the event: an outcome. Known only from the publication time
+    of the article that reports it (every cited article must state one)."""
+
+    text: Text
+
+
 class Event(Fact):
+    """An item of the programme. `details` is what was known beforehand (the plan, what the place
+    is); `reported` is what came of it, kept apart so a digest never tells an outcome before it
+    was reported."""
+
     id: str
     date: date | None
     # Stated only where the sources give it; `None` renders as "time not stated".
@@ -138,6 +160,9 @@ class Event(Fact):
     place: str | None = None
     people: tuple[str, ...] = ()
     details: Text | None = None
+    reported: tuple[Reported, ...] = ()
+    # On the one-screen briefing (an editorial choice, made here).
+    key: bool = False
 
 
 class Quote(Fact):
@@ -148,6 +173,10 @@ class Quote(Fact):
     original: str
     translations: dict[Lang, str]
     context: Text
+    # Said at (or about) this programme item, where the sources tie it to one.
+    event: str | None = None
+    # Among the key quotes of a recap (an editorial choice, made here).
+    key: bool = False
 
     @field_validator("translations")
     @classmethod
@@ -165,6 +194,14 @@ class SourceNote(Fact):
     # silence: one source is silent where the other speaks; not_stated: every source is.
     kind: Literal["disagreement", "silence", "not_stated", "spelling"]
     text: Text
+
+
+class Summary(Frozen):
+    """What the one-screen briefing says beyond the programme, chosen by an editor: two or three
+    talking points and the one line on what is not known."""
+
+    points: tuple[Statement, ...] = Field(min_length=2, max_length=3)
+    unknown: Statement
 
 
 class Visit(Frozen):
@@ -191,6 +228,7 @@ class Visit(Frozen):
     open_questions: tuple[Statement, ...]
     source_notes: tuple[SourceNote, ...]
     articles: tuple[str, ...] = Field(min_length=1)
+    summary: Summary | None = None
 
     @field_validator("month")
     @classmethod
