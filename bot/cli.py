@@ -7,7 +7,7 @@ else, and nothing is built at import time.
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -55,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     schedule.add_argument("--limit", type=int, default=50)
     deliveries = commands.add_parser("deliveries", help="list recent deliveries and outcomes")
     deliveries.add_argument("--limit", type=int, default=50)
+    digest = commands.add_parser("digest", help="print a digest exactly as a subscriber gets it")
+    digest.add_argument("--kind", choices=("eve", "morning", "recap"), required=True)
+    digest.add_argument("--day", type=_parse_day, required=True, help="the day it is sent on")
+    digest.add_argument("--visit", default=None, help="a visit id (default: the one that day)")
+    digest.add_argument("--lang", choices=LANGS, default=None)
+    digest.add_argument("--format", choices=("plain", "telegram", "slack"), default="plain")
 
     args = parser.parse_args(argv)
     if args.command == "check":
@@ -65,11 +71,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return schedule_command(args.now, args.limit)
     if args.command == "deliveries":
         return deliveries_command(args.limit)
+    if args.command == "digest":
+        return digest_command(args.kind, args.day, args.visit, args.lang, args.format)
     if args.clock_start is not None and args.clock_start.tzinfo is None:
         parser.error("--clock-start needs a time zone offset, e.g. 2024-08-25T07:00+09:00")
     if args.clock_speed <= 0:
         parser.error("--clock-speed must be positive")
     return run(args.clock_start, args.clock_speed)
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {value!r}") from exc
 
 
 def _parse_now(value: str) -> datetime:
@@ -90,6 +105,19 @@ def check() -> int:
         for error in exc.errors:
             print(error, file=sys.stderr)
         print(f"{len(exc.errors)} error(s) in {settings.seeds_dir}", file=sys.stderr)
+        return 1
+    from briefings.bounds import overflows
+    from briefings.library import Library
+
+    too_long = overflows(Library(seeds))
+    if too_long:
+        for overflow in too_long:
+            print(overflow, file=sys.stderr)
+        print(
+            f"{len(too_long)} summary(ies) would not fit one phone screen "
+            "(shorten the dossier's key items, points or unknown line)",
+            file=sys.stderr,
+        )
         return 1
     facts = sum(len(v.programme) + len(v.people) + len(v.quotes) for v in seeds.visits)
     facts += sum(len(p.timeline) + len(p.follow_ups) for p in seeds.partnerships.values())
@@ -147,6 +175,52 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
         asyncio.run(console.run(sys.stdin, prompt="> " if interactive else None))
     except KeyboardInterrupt:
         print()
+    return 0
+
+
+def digest_command(
+    kind: str, day: date, visit_id: str | None, lang: Lang | None, dialect: str
+) -> int:
+    """The digest of that kind sent on that day, at the default time in the visit's zone."""
+    from bot.console import print_messages
+    from bot.settings import Settings
+    from briefings.digests import digest_reply
+    from briefings.library import Library
+    from briefings.loader import SeedsInvalid, load_seeds
+    from briefings.rendering.renderer import Renderer
+    from briefings.schedule import DEFAULT_TIME, due_at
+
+    settings = Settings()
+    try:
+        library = Library(load_seeds(settings.seeds_dir))
+    except SeedsInvalid as exc:
+        print(f"the seeds are invalid; run `briefing-bot check`:\n{exc}", file=sys.stderr)
+        return 1
+    matches = [
+        d
+        for plan in library.plans.values()
+        for d in plan
+        if (d.kind, d.day) == (kind, day) and visit_id in (None, d.visit_id)
+    ]
+    if len(matches) != 1:
+        dated = ", ".join(
+            f"{d.kind} {d.day} ({d.visit_id})" for plan in library.plans.values() for d in plan
+        )
+        why = "no such digest" if not matches else "several visits have one: give --visit"
+        print(f"{why}; the digests are: {dated}", file=sys.stderr)
+        return 2
+    found = matches[0]
+    visit = library.visit(found.visit_id)
+    assert visit is not None
+    reply = digest_reply(
+        found,
+        visit,
+        library.partnership_of(visit),
+        library.articles,
+        lang or settings.default_lang,
+        at=due_at(found, DEFAULT_TIME, visit.timezone),
+    )
+    print_messages(Renderer().render(reply, dialect), dialect, sys.stdout)  # type: ignore[arg-type]
     return 0
 
 

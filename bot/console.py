@@ -15,10 +15,28 @@ from briefings.conversation import Conversation, Incoming
 from briefings.languages import Lang
 from briefings.ports import ChatRef
 from briefings.rendering.dialects import DialectName
-from briefings.rendering.renderer import Renderer
+from briefings.rendering.renderer import Message, Renderer
 
 CONSOLE_CHAT_ID = 0
 CONSOLE_CHANNEL = "console"
+
+
+def print_messages(messages: list[Message], dialect: DialectName, out: TextIO) -> None:
+    """Each message as text, or as the exact send-call arguments of that platform."""
+    for message in messages:
+        if dialect == "telegram":
+            from bot.telegram.payloads import send_message
+
+            payload = send_message(message, CONSOLE_CHAT_ID)
+            out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        elif dialect == "slack":
+            from bot.slack.payloads import post_message
+
+            payload = post_message(message, CONSOLE_CHANNEL)
+            out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        else:
+            out.write(message.text + "\n\n")
+    out.flush()
 
 
 @dataclass
@@ -42,20 +60,7 @@ class ConsoleChat:
 
     async def _show(self, incoming: Incoming) -> None:
         reply = (await self.conversation.handle(incoming)).reply
-        for message in self.renderer.render(reply, self.dialect):
-            if self.dialect == "telegram":
-                from bot.telegram.payloads import send_message
-
-                payload = send_message(message, CONSOLE_CHAT_ID)
-                self.out.write(json.dumps(payload, ensure_ascii=False) + "\n")
-            elif self.dialect == "slack":
-                from bot.slack.payloads import post_message
-
-                payload = post_message(message, CONSOLE_CHANNEL)
-                self.out.write(json.dumps(payload, ensure_ascii=False) + "\n")
-            else:
-                self.out.write(message.text + "\n\n")
-        self.out.flush()
+        print_messages(self.renderer.render(reply, self.dialect), self.dialect, self.out)
 
     async def run(self, lines: Iterable[str], prompt: str | None = None) -> None:
         if prompt:

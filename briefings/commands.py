@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from briefings.actions import Action
 from briefings.dates import format_day, format_visit_dates
 from briefings.days import read_day
 from briefings.dossier import Visit
+from briefings.knowledge import known_articles
 from briefings.labels import label
 from briefings.languages import LANGS, Lang
 from briefings.library import Library, local_now, local_today
@@ -24,14 +26,17 @@ from briefings.ports import ChatState
 from briefings.rendering.dialects import UMBRELLA, clean
 from briefings.replies import Reply, Say
 from briefings.subscriptions import parse_subscribe
+from briefings.summary import summary_reply
 from briefings.views import (
-    briefing_reply,
+    background_reply,
     day_reply,
     days_reply,
+    dossier_reply,
     help_reply,
     notice_reply,
     partnership_reply,
     people_reply,
+    quotes_reply,
     sources_reply,
     subscription_reply,
     visits_reply,
@@ -124,25 +129,37 @@ def echo(text: str) -> str:
 
 
 @lru_cache(maxsize=FIXED_REPLIES)
-def fixed(library: Library, action: Action, lang: Lang) -> Reply:
-    """Replies that no clock or user text changes, built once per library, action and language:
-    the dossier is frozen, and the renderer, seeing the same Reply again, renders it once too."""
+def fixed(
+    library: Library, action: Action, lang: Lang, known: frozenset[str], today: date | None = None
+) -> Reply:
+    """Replies that only the dossier, the articles known by now and (for the briefing) the
+    day decide, built once for each: the dossier is frozen, and the renderer, seeing the same
+    Reply again, renders it once too."""
     visit = library.visit(action.visit)
     if action.view == "visits" or visit is None:
         raise ValueError(f"no fixed view for {action}")
     articles = library.articles
+    partnership = library.partnership_of(visit)
     if action.view == "day" and action.day is not None:
-        return day_reply(visit, articles, action.day, lang)
+        return day_reply(visit, articles, action.day, lang, known=known)
     if action.view == "days":
         return days_reply(visit, lang, None)
     if action.view == "people":
         return people_reply(visit, articles, lang)
     if action.view == "sources":
         return sources_reply(visit, articles, lang)
+    if action.view == "quotes":
+        return quotes_reply(visit, articles, lang, known)
+    if action.view == "background":
+        return background_reply(visit, partnership, articles, lang)
+    if action.view == "dossier":
+        return dossier_reply(visit, partnership, articles, lang, known)
     if action.view == "partnership":
-        partnership = library.partnership_of(visit)
         return partnership_reply(partnership, library.listed(partnership.id), articles, lang)
-    return briefing_reply(visit, library.partnership_of(visit), articles, lang)
+    if today is None:
+        raise ValueError("the briefing reads the clock: give the day")
+    moment = datetime.combine(today, time(12), tzinfo=ZoneInfo(visit.timezone))
+    return summary_reply(visit, partnership, articles, moment, lang, known=known)
 
 
 def show(scope: Scope, action: Action) -> Reply:
@@ -154,9 +171,10 @@ def show(scope: Scope, action: Action) -> Reply:
         return _no_such_day(scope, visit, action.day)
     if action.view in ("day", "days") and not visit.dated:
         return _days_not_stated(scope, visit)
-    if action.view in ("quotes", "background", "dossier"):
-        action = Action("briefing", visit.id)
-    return fixed(scope.library, Action(action.view, visit.id, action.day), scope.lang)
+    known = known_articles(scope.library.articles, scope.now)
+    today = local_today(visit, scope.now) if action.view == "briefing" else None
+    asked = Action(action.view, visit.id, action.day)
+    return fixed(scope.library, asked, scope.lang, known, today)
 
 
 def _visits(scope: Scope) -> Reply:
@@ -233,6 +251,18 @@ def briefing(scope: Scope, args: str) -> Reply:
     return show(scope, Action("briefing", scope.visit.id))
 
 
+def dossier(scope: Scope, args: str) -> Reply:
+    return show(scope, Action("dossier", scope.visit.id))
+
+
+def quotes(scope: Scope, args: str) -> Reply:
+    return show(scope, Action("quotes", scope.visit.id))
+
+
+def background(scope: Scope, args: str) -> Reply:
+    return show(scope, Action("background", scope.visit.id))
+
+
 def people(scope: Scope, args: str) -> Reply:
     return show(scope, Action("people", scope.visit.id))
 
@@ -280,7 +310,7 @@ def visit(scope: Scope, args: str) -> Reply | Outcome:
             found or candidates, scope.visit, scope.state.visit, scope.now, scope.lang, problem=text
         )
     chosen = found[0]
-    reply = fixed(scope.library, Action("briefing", chosen.id), scope.lang)
+    reply = show(scope, Action("briefing", chosen.id))
     return Outcome(reply, (SetVisit(chosen.id),))
 
 
@@ -367,7 +397,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("next", next_day),
     Command("who", who, "arg_name"),
     Command("people", people),
+    Command("quotes", quotes),
+    Command("background", background),
     Command("sources", sources),
+    Command("dossier", dossier),
     Command("visits", visits),
     Command("visit", visit, "arg_visit"),
     Command("partnership", partnership),

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Protocol
 
 from briefings.digests import digest_reply
+from briefings.knowledge import known_articles
 from briefings.library import Library
 from briefings.ports import Claimed, DeliveryLedger, Settled
 from briefings.replies import Reply
@@ -92,7 +93,7 @@ class Dispatcher:
         places = asyncio.Semaphore(policy.concurrency)
         writer = _OutcomeWriter(self._ledger)
         # A digest reads the same for every subscriber of one language: built once per run.
-        replies: dict[tuple[str, str], Reply] = {}
+        replies: dict[tuple[str, str, frozenset[str]], Reply] = {}
         running: set[asyncio.Task[None]] = set()
         try:
             while not self._winding_down and (claimed := self._ledger.claim(now, policy.batch)):
@@ -124,7 +125,7 @@ class Dispatcher:
         report: Report,
         places: asyncio.Semaphore,
         writer: "_OutcomeWriter",
-        replies: dict[tuple[str, str], Reply],
+        replies: dict[tuple[str, str, frozenset[str]], Reply],
     ) -> None:
         recipient = claimed.recipient
         sender = self._senders.get(recipient.chat.platform)
@@ -139,11 +140,16 @@ class Dispatcher:
         async with places:
             try:
                 lang = recipient.lang
-                reply = replies.get((claimed.digest_key, lang))
+                articles = self._library.articles
+                # True to its hour: what the digest may tell depends on what was out when due.
+                key = (claimed.digest_key, lang, known_articles(articles, claimed.due_at))
+                reply = replies.get(key)
                 if reply is None:
                     partnership = self._library.partnership_of(visit)
-                    reply = digest_reply(digest, visit, partnership, self._library.articles, lang)
-                    replies[claimed.digest_key, lang] = reply
+                    reply = digest_reply(
+                        digest, visit, partnership, articles, lang, at=claimed.due_at
+                    )
+                    replies[key] = reply
                 outcome = await sender.deliver(recipient.chat.key, reply)
             except Exception:  # a bug with one digest or sender must not stop the others
                 log.exception("sending %s to %s failed", claimed.digest_key, recipient.chat.key)

@@ -250,6 +250,16 @@ def check_visit(visit: Visit, articles: dict[str, Article]) -> Iterator[tuple[st
                 yield f"people.{i}.names.{j}", f"{name.text!r} not found in article {name.article}"
 
     for i, event in enumerate(visit.programme):
+        for j, outcome in enumerate(event.reported):
+            for k, citation in enumerate(outcome.cite):
+                article = articles.get(citation.article)
+                if article is not None and article.published is None:
+                    yield (
+                        f"programme.{i}.reported.{j}.cite.{k}",
+                        f"an outcome needs a reporting article that states when it was "
+                        f"published; {citation.article} does not",
+                    )
+    for i, event in enumerate(visit.programme):
         where = f"programme.{i}"
         if event.date is None:
             if event.when_note is None:

@@ -6,9 +6,9 @@ locale, citation marks), so templates only lay it out. Pure functions: no clock,
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from briefings.actions import Action
+from briefings.actions import Action, View
 from briefings.articles import Article
 from briefings.dates import (
     format_day,
@@ -27,6 +27,7 @@ from briefings.dossier import (
     Statement,
     Visit,
 )
+from briefings.knowledge import known_from
 from briefings.labels import label
 from briefings.languages import Lang
 from briefings.partnership import Partnership
@@ -66,6 +67,26 @@ def day_buttons(visit: Visit, lang: Lang, selected: date | None = None) -> tuple
         Button(format_short_day(d, lang), Action("day", visit.id, d), d == selected)
         for d in visit.days
     )
+
+
+# The parts a briefing opens in place, in the order of their buttons.
+PARTS: Final = ("people", "quotes", "background", "sources", "dossier")
+
+
+def part_buttons(visit: Visit, lang: Lang, selected: str | None = None) -> tuple[Button, ...]:
+    """The briefing itself, then each of its parts; the one shown is marked."""
+    views: tuple[View, ...] = ("briefing", *PARTS)
+    return tuple(
+        Button(label(f"part_{view}", lang), Action(view, visit.id), view == selected)
+        for view in views
+    )
+
+
+def navigation(
+    visit: Visit, lang: Lang, view: str | None = None, day: date | None = None
+) -> tuple[Button, ...]:
+    """Every day and every part of the visit, to move between them in place and come back."""
+    return (*day_buttons(visit, lang, day), *part_buttons(visit, lang, view))
 
 
 class Marks:
@@ -111,11 +132,19 @@ def when_label(event: Event, lang: Lang) -> str:
         parts.append(label(f"part_{event.part_of_day}", lang))
     if event.when_note is not None:
         parts.append(event.when_note(lang))
-    return "; ".join(parts) or label("time_not_stated", lang)
+    # No source gives a clock time: the reply says so once, not on every line.
+    return "; ".join(parts)
 
 
-def event_data(event: Event, visit: Visit, marks: Marks, lang: Lang) -> dict[str, Any]:
+def event_data(
+    event: Event, visit: Visit, marks: Marks, lang: Lang, known: frozenset[str]
+) -> dict[str, Any]:
     return {
+        "reported": [
+            {"text": r.text(lang), "marks": marks.of(r.cite)}
+            for r in event.reported
+            if known_from(r.cite, known)
+        ],
         "when": when_label(event, lang),
         "title": event.title(lang),
         "marks": marks.of(event.cite),
@@ -146,7 +175,13 @@ def quote_data(quote: Quote, visit: Visit, marks: Marks, lang: Lang) -> dict[str
 
 
 def day_reply(
-    visit: Visit, articles: dict[str, Article], day: date, lang: Lang, notice: Say | None = None
+    visit: Visit,
+    articles: dict[str, Article],
+    day: date,
+    lang: Lang,
+    *,
+    known: frozenset[str],
+    notice: Say | None = None,
 ) -> Reply:
     marks = Marks(visit.articles, articles)
     events = visit.events_on(day)
@@ -159,10 +194,10 @@ def day_reply(
             "heading": format_day(day, lang),
             "day_of": label("day_of", lang, n=visit.days.index(day) + 1, total=len(visit.days)),
             "tz": visit.timezone,
-            "events": [event_data(e, visit, marks, lang) for e in events],
+            "events": [event_data(e, visit, marks, lang, known) for e in events],
             "sources": marks.footer(lang),
         },
-        day_buttons(visit, lang, day),
+        navigation(visit, lang, day=day),
     )
 
 
@@ -182,18 +217,19 @@ def days_reply(visit: Visit, lang: Lang, problem: Say | None) -> Reply:
     )
 
 
-def briefing_reply(
+def dossier_reply(
     visit: Visit,
     partnership: Partnership,
     articles: dict[str, Article],
     lang: Lang,
-    notice: Say | None = None,
+    known: frozenset[str],
 ) -> Reply:
+    """The whole visit, every fact known by then: the long reply behind the briefing's button."""
     marks = Marks((*visit.articles, *partnership.articles), articles)
     programme = [
         {
             "heading": format_day(d, lang),
-            "events": [event_data(e, visit, marks, lang) for e in visit.events_on(d)],
+            "events": [event_data(e, visit, marks, lang, known) for e in visit.events_on(d)],
         }
         for d in visit.days
     ]
@@ -202,14 +238,13 @@ def briefing_reply(
             0,
             {
                 "heading": label("date_not_stated", lang),
-                "events": [event_data(e, visit, marks, lang) for e in visit.undated_events],
+                "events": [event_data(e, visit, marks, lang, known) for e in visit.undated_events],
             },
         )
     return Reply(
-        "briefing",
+        "dossier",
         lang,
         {
-            "notice": notice,
             "title": visit.title(lang),
             "dates": format_visit_dates(visit, lang),
             "dates_marks": marks.of(visit.dates_cite),
@@ -222,7 +257,9 @@ def briefing_reply(
             },
             "sides": people_by_side(visit.people, marks, lang),
             "programme": programme,
-            "quotes": [quote_data(q, visit, marks, lang) for q in visit.quotes],
+            "quotes": [
+                quote_data(q, visit, marks, lang) for q in visit.quotes if known_from(q.cite, known)
+            ],
             "background": [_statement(s, marks, lang) for s in visit.background],
             "open_questions": [_statement(s, marks, lang) for s in visit.open_questions],
             "notes": [
@@ -231,7 +268,49 @@ def briefing_reply(
             ],
             "sources": marks.footer(lang),
         },
-        day_buttons(visit, lang),
+        navigation(visit, lang, "dossier"),
+    )
+
+
+def quotes_reply(
+    visit: Visit, articles: dict[str, Article], lang: Lang, known: frozenset[str]
+) -> Reply:
+    """What was said, by whom, when and where, as reported by then."""
+    marks = Marks(visit.articles, articles)
+    said = []
+    for quote in visit.quotes:
+        if not known_from(quote.cite, known):
+            continue
+        event = next((e for e in visit.programme if e.id == quote.event), None)
+        when = None
+        if event is not None:
+            day = format_day(event.date, lang) if event.date else label("date_not_stated", lang)
+            when = f"{event.title(lang)}, {day}"
+        said.append({**quote_data(quote, visit, marks, lang), "when": when})
+    return Reply(
+        "quotes",
+        lang,
+        {"about": about(visit, lang), "quotes": said, "sources": marks.footer(lang)},
+        navigation(visit, lang, "quotes"),
+    )
+
+
+def background_reply(
+    visit: Visit, partnership: Partnership, articles: dict[str, Article], lang: Lang
+) -> Reply:
+    """Why it matters: the visit's background, the partnership's context, what is still open."""
+    marks = Marks((*visit.articles, *partnership.articles), articles)
+    return Reply(
+        "background",
+        lang,
+        {
+            "about": about(visit, lang),
+            "background": [_statement(s, marks, lang) for s in visit.background],
+            "context": [_statement(s, marks, lang) for s in partnership.context],
+            "open_questions": [_statement(s, marks, lang) for s in visit.open_questions],
+            "sources": marks.footer(lang),
+        },
+        navigation(visit, lang, "background"),
     )
 
 
@@ -262,6 +341,7 @@ def people_reply(visit: Visit, articles: dict[str, Article], lang: Lang) -> Repl
             "sides": people_by_side(visit.people, marks, lang),
             "sources": marks.footer(lang),
         },
+        navigation(visit, lang, "people"),
     )
 
 
@@ -326,6 +406,7 @@ def sources_reply(visit: Visit, articles: dict[str, Article], lang: Lang) -> Rep
                 for n in visit.source_notes
             ],
         },
+        navigation(visit, lang, "sources"),
     )
 
 
