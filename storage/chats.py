@@ -19,7 +19,6 @@ from storage.ledger import hhmm, plan_pending, to_time
 from storage.schema import Chat, Delivery
 from storage.schema import Subscription as SubscriptionRow
 
-
 # The one read every update makes, built once: building the statement cost several times what
 # running it did. Bound parameters keep it one statement for every chat.
 _STATE = (
