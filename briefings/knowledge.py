@@ -1,7 +1,8 @@
 """What could be known at a given hour: plans before an event, outcomes once reported.
 
 A fact is known from the moment one of the articles it cites is: from its publication time where
-the page states one, else from the day its own tense shows it was written before. A digest or a
+the page states one, else from the day its own tense shows it was written before, else always
+(such an article may state plans, never outcomes: the seed check sees to that). A digest or a
 briefing at an hour shows only outcomes and remarks known by then; plans are always known.
 """
 
@@ -21,7 +22,9 @@ def article_known(article: Article, moment: datetime) -> bool:
         # Written before that day began wherever it was written: surely there once the day has
         # begun everywhere, the last place being UTC-12.
         return datetime.combine(article.written_before, time(), tzinfo=_LAST_TO_START) <= moment
-    return False
+    # Nothing says when: it cannot report an outcome (the seed check requires a publication
+    # time for that), and what else it says is taken as known.
+    return True
 
 
 def cited_known(cites: Iterable[Citation], articles: dict[str, Article], moment: datetime) -> bool:

@@ -51,7 +51,7 @@ def test_lang_changes_the_language_for_the_rest_of_the_session() -> None:
 
 
 def test_telegram_format_prints_send_message_parameters() -> None:
-    result = chat("/briefing\n", "--format", "telegram")
+    result = chat("/dossier\n", "--format", "telegram")
     lines = result.stdout.splitlines()
     assert len(lines) >= 2
     payloads = [json.loads(line) for line in lines]

@@ -1019,8 +1019,8 @@ async def test_response_bodies_differ_from_the_console_payload_only_by_route_fie
 
 
 async def test_a_home_view_too_long_keeps_its_buttons(core: Core) -> None:
-    reply = await core.reply("", channel=DM)
-    [message] = Renderer().render(reply, "slack")
+    reply = await core.reply("dossier", channel=DM)
+    [message, *_] = Renderer().render(reply, "slack")
     many = replace(message, sections=message.sections * 40)
     view = home_view([many, many], DM)
     assert len(view["blocks"]) == HOME_MAX_BLOCKS
@@ -1081,7 +1081,7 @@ async def test_a_channels_digests_come_in_the_language_it_chose_after_subscribin
     assert posted
     assert {p["channel"] for p in posted} == {PARTNERS}
     texts = " ".join(p["text"] for p in posted)
-    assert "Buongiorno. Il programma di oggi:" in texts
+    assert "Oggi, martedì 27 agosto 2024: giorno 2 di 3" in texts
     assert "Good morning" not in texts
 
 
@@ -1132,17 +1132,21 @@ async def test_digest_sender_posts_the_console_payload_and_reports_gone_channels
     from bot.slack.digests import SlackDigestSender
     from briefings.delivery import Outcome
     from briefings.digests import digest_reply
+    from briefings.schedule import DEFAULT_TIME, due_at
 
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
     sender = SlackDigestSender(client, renderer)
     visit = library.visit(AUGUST)
     assert visit is not None
     morning = next(d for d in library.plan(visit.partnership) if d.kind == "morning")
-    reply = digest_reply(morning, visit, library.partnership_of(visit), library.articles, "it")
+    at = due_at(morning, DEFAULT_TIME, visit.timezone)
+    reply = digest_reply(
+        morning, visit, library.partnership_of(visit), library.articles, "it", at=at
+    )
     assert await sender.deliver(PARTNERS, reply) is Outcome.SENT
     posted = [c.args for c in fake.called("chat.postMessage")]
     assert posted == posts(reply, PARTNERS)
-    assert "Buongiorno" in posted[0]["text"]
+    assert "Oggi, lunedì 26 agosto 2024" in posted[0]["text"]
     fake.fail(
         "chat.postMessage", Fault(200, JSON, json.dumps({"ok": False, "error": "is_archived"}))
     )

@@ -90,11 +90,14 @@ DIALOGUE = [
     ("en", DURING, "/who nobody", ["No one called “nobody”", "/people"], []),
     ("it", DURING, "/who", ["Chi cerchi?"], []),
     ("en", DURING, "/people", ["Delegation", "Hosts", "Shin Su Jeong"], []),
-    # The whole visit, the sources.
+    # One screen that reads the clock; the whole visit behind /dossier.
+    ("en", DURING, "/briefing", ["Day 2 of 3", "TODAY Tue 27 Aug", "no clock times"], ["Said"]),
+    ("en", BEFORE, "/briefing", ["starts Mon 26 Aug", "FIRST DAY Mon 26 Aug"], ["TODAY"]),
+    ("en", AFTER, "/briefing", ["concluded", "WHAT CAME OF IT"], ["TODAY"]),
     (
         "en",
-        DURING,
-        "/briefing",
+        AFTER,
+        "/dossier",
         [
             "The Mayor of Turin in Gwangju",
             "26–28 August 2024",
@@ -110,13 +113,13 @@ DIALOGUE = [
         ],
         [],
     ),
-    ("ko", DURING, "/briefing", ["토리노 시장 광주 방문", "주요 발언", "이탈리아어 번역"], []),
+    ("ko", DURING, "/dossier", ["토리노 시장 광주 방문", "주요 발언", "이탈리아어 번역"], []),
     ("en", DURING, "/sources", ["광주광역시-伊 토리노시", "최선경 기자", "no headline"], []),
     # Slack's umbrella command and Telegram's @botname suffix.
     ("en", DURING, "/briefing itinerary tuesday", [TUESDAY["en"]], ["What was said"]),
     ("en", DURING, "/briefing who kang", ["Kang Gijung"], []),
     ("en", DURING, "/itinerary@BriefingsBot tuesday", [TUESDAY["en"]], []),
-    ("en", DURING, "/briefing@BriefingsBot", ["What was said"], []),
+    ("en", DURING, "/briefing@BriefingsBot", ["TODAY Tue 27 Aug"], []),
     # Help, language, the unknown.
     ("en", DURING, "/help", ["/itinerary [day]", "/who <name>", "/lang <en|it|ko>"], []),
     ("it", DURING, "/start", ["Torino–Gwangju: note informative", "/briefing"], ["Ciao"]),
@@ -174,20 +177,24 @@ def test_help_lists_every_command_of_the_table(library: Library, renderer: Rende
 
 def test_day_view_has_buttons_for_every_day(library: Library) -> None:
     reply = outcome(library, "/itinerary martedì", "it", DURING).reply
-    assert [b.action for b in reply.buttons] == [
+    days = [b for b in reply.buttons if b.action.view == "day"]
+    assert [b.action for b in days] == [
         Action("day", AUGUST, date(2024, 8, 26)),
         Action("day", AUGUST, date(2024, 8, 27)),
         Action("day", AUGUST, date(2024, 8, 28)),
     ]
-    assert [b.selected for b in reply.buttons] == [False, True, False]
+    assert [b.selected for b in days] == [False, True, False]
+    # Then every part of the briefing, to open in place and come back.
+    parts = [b.action.view for b in reply.buttons if b.action.view != "day"]
+    assert parts == ["briefing", "people", "quotes", "background", "sources", "dossier"]
 
 
 def test_quotes_show_translation_marks_in_the_users_language(
     library: Library, renderer: Renderer
 ) -> None:
-    italian = say(library, renderer, "/briefing", "it")
+    italian = say(library, renderer, "/quotes", "it", AFTER)
     assert "La collaborazione e i progetti condivisi" in italian
     assert "tradotto dal coreano" in italian
-    korean = say(library, renderer, "/briefing", "ko")
+    korean = say(library, renderer, "/quotes", "ko", AFTER)
     assert "광주와 토리노는 대표적 자동차산업 도시이다" in korean
     assert "이탈리아어 번역" in korean

@@ -110,7 +110,7 @@ class Transcript:
         outcomes = self.script.get(chat_key)
         outcome = outcomes.pop(0) if outcomes else Outcome.SENT
         if outcome is Outcome.SENT:
-            self.sent.append((chat_key, reply.data["notice"]))
+            self.sent.append((chat_key, reply.data["heading"]))
         return outcome
 
 
@@ -136,7 +136,9 @@ async def test_dispatcher_sends_each_due_digest_once(engine: Engine, seeds: Seed
     assert report.sent == 3
     assert len(report.skipped) == 3
     assert sorted(k for k, _ in sender.sent) == ["1", "2", "3"]
-    assert {notice for _, notice in sender.sent} == {Say("digest_morning")}
+    assert {heading for _, heading in sender.sent} == {
+        Say("digest_morning", day="Monday 26 August 2024", n=1, total=3)
+    }
     again = await dispatcher.run_once(now[0] + timedelta(minutes=1))
     assert (again.sent, again.skipped) == (0, [])
     assert len(sender.sent) == 3

@@ -32,13 +32,12 @@ from bot.settings import Settings
 from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
 from briefings.digests import digest_reply, digests
 from briefings.dossier import Visit
-from briefings.labels import label
 from briefings.library import Library
 from briefings.loader import Seeds
 from briefings.ports import ChatRef, Subscription
 from briefings.rendering.renderer import Renderer
 from briefings.replies import Reply
-from briefings.schedule import Digest
+from briefings.schedule import Digest, due_at
 from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
 from storage.chats import SqlChatStates
 from storage.engine import make_engine
@@ -49,7 +48,8 @@ from storage.schema import Subscription as SubscriptionRow
 
 from ..conftest import AUGUST, august
 
-MORNING = label("digest_morning", "en")
+# The morning digest of the first day, as its heading starts in English.
+MORNING = "Today, Monday 26 August 2024"
 BEFORE_VISIT = datetime(2024, 8, 20, tzinfo=UTC)
 # 07:30 in Gwangju on the first day of the visit: the morning digest of 26 August falls due.
 DAY1_0730_SEOUL = datetime(2024, 8, 25, 22, 30, tzinfo=UTC)
@@ -203,7 +203,7 @@ def _texts_by_chat(fake: FakeTelegram) -> dict[int, list[str]]:
 
 
 def _mornings(fake: FakeTelegram) -> Counter[int]:
-    """How many times each chat received a morning digest (its first message holds the notice)."""
+    """How many times each chat received a morning digest (its heading opens the message)."""
     return Counter(p["chat_id"] for p in fake.sent() if MORNING in p["text"])
 
 
@@ -217,9 +217,9 @@ def _day1(ledger: Ledger, chat: int) -> tuple[str, int] | None:
 
 def _day1_texts(seeds: Seeds) -> list[str]:
     digest = Digest(AUGUST, "morning", date(2024, 8, 26))
-    reply = digest_reply(
-        digest, august(seeds), seeds.partnership_of(august(seeds)), seeds.articles, "en"
-    )
+    visit = august(seeds)
+    at = due_at(digest, time(7, 30), visit.timezone)
+    reply = digest_reply(digest, visit, seeds.partnership_of(visit), seeds.articles, "en", at=at)
     return [m.text for m in Renderer().render(reply, "telegram")]
 
 
