@@ -155,3 +155,34 @@ async def test_the_dialogue_through_the_console_in_every_format(library) -> None
             plain = "\n".join(m.text for m in renderer.render(reply, "plain"))
             for fragment in step.says:
                 assert fragment in plain, f"{step}: {fragment!r}"
+
+
+@pytest.mark.parametrize("dialect", ["plain", "telegram", "slack"])
+@pytest.mark.parametrize(
+    ("kind", "day"),
+    [("eve", "2024-08-25"), ("morning", "2024-08-27"), ("recap", "2024-08-29")],
+)
+def test_digest_prints_one_message_as_a_subscriber_gets_it(
+    kind: str, day: str, dialect: str
+) -> None:
+    result = run_cli("digest", "--kind", kind, "--day", day, "--lang", "ko", "--format", dialect)
+    assert result.returncode == 0, result.stderr
+    if dialect == "plain":
+        assert result.stdout.strip()
+        assert "토리노 시장 광주 방문" in result.stdout
+    else:
+        [line] = result.stdout.splitlines()  # one message
+        payload = json.loads(line)
+        assert "토리노 시장 광주 방문" in payload["text"]
+        if dialect == "telegram":
+            assert payload["parse_mode"] == "HTML"
+        else:
+            assert len(payload["blocks"]) >= 1
+
+
+def test_digest_of_a_day_without_one_says_which_there_are() -> None:
+    result = run_cli("digest", "--kind", "morning", "--day", "2024-04-15")
+    assert result.returncode == 2
+    assert "no such digest" in result.stderr
+    assert "morning 2024-08-27 (turin-gwangju-2024)" in result.stderr
+    assert "Traceback" not in result.stderr

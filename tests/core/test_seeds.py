@@ -4,7 +4,6 @@ the partnership above its two visits, one of them known only by its month."""
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,6 +15,7 @@ import yaml
 from briefings.articles import normalise_space, parse_article
 from briefings.dossier import Visit
 from briefings.loader import Seeds, SeedsInvalid, load_seeds
+from tests.cli import run_cli
 
 from ..conftest import APRIL, AUGUST, SEEDS, august
 
@@ -342,19 +342,7 @@ def _broken_copy(tmp_path: Path, old: str, new: str, dossier: Path = DOSSIER) ->
 
 def _check(seeds_dir: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """`briefing-bot check` as a user runs it, away from any developer's .env or home."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "check"],
-        env={
-            "BRIEFINGS_SEEDS_DIR": str(seeds_dir),
-            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-            "HOME": str(tmp_path),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
+    return run_cli("check", env={"BRIEFINGS_SEEDS_DIR": str(seeds_dir)}, cwd=tmp_path)
 
 
 def test_check_passes_on_the_shipped_seeds(tmp_path: Path) -> None:
@@ -531,3 +519,53 @@ def test_loader_reports_every_error_at_once(tmp_path: Path) -> None:
     fields = {e.field for e in caught.value.errors}
     assert any(f.endswith(".date") for f in fields)
     assert any(f.startswith("source_notes") and f.endswith(".quote") for f in fields)
+
+
+def _edited(tmp_path: Path, visit: str, edit: Any) -> Path:
+    """A copy of the shipped seeds with one visit's YAML changed by `edit(data)`."""
+    root = tmp_path / "seeds"
+    shutil.copytree(SEEDS, root)
+    path = root / "visits" / f"{visit}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def test_check_fails_on_an_outcome_without_a_reporting_article(tmp_path: Path) -> None:
+    italian = "000_aabc35dee4213ec7"
+
+    def report_from_the_italian_article(data: dict[str, Any]) -> None:
+        event = data["programme"][0]
+        event["reported"] = [{"text": {"en": "x", "it": "x", "ko": "x"}, "cite": event["cite"][:1]}]
+        assert event["cite"][0]["article"] == italian
+
+    result = _check(_edited(tmp_path, AUGUST, report_from_the_italian_article), tmp_path)
+    assert result.returncode == 1
+    assert "visits/turin-gwangju-2024.yaml: programme.0.reported.0.cite.0:" in result.stderr
+    assert f"published; {italian} does not" in result.stderr
+
+
+def test_check_fails_on_a_summary_longer_than_one_screen(tmp_path: Path) -> None:
+    def long_points(data: dict[str, Any]) -> None:
+        cite = data["purpose"]["cite"][:1]
+        wordy = {lang: "word " * 150 for lang in ("en", "it", "ko")}
+        data["summary"] = {
+            "points": [{"text": wordy, "cite": cite}, {"text": wordy, "cite": cite}],
+            "unknown": {"text": wordy, "cite": cite},
+        }
+
+    result = _check(_edited(tmp_path, AUGUST, long_points), tmp_path)
+    assert result.returncode == 1
+    assert "turin-gwangju-2024: summary (day 2, en, telegram): " in result.stderr
+    assert "characters (at most 1000)" in result.stderr
+    assert "would not fit one phone screen" in result.stderr
+
+
+def test_check_fails_on_a_host_that_is_not_a_city_of_the_partnership(tmp_path: Path) -> None:
+    def elsewhere(data: dict[str, Any]) -> None:
+        data["host"] = "milan"
+
+    result = _check(_edited(tmp_path, AUGUST, elsewhere), tmp_path)
+    assert result.returncode == 1
+    assert "host: 'milan' is not a city of the partnership" in result.stderr
