@@ -1,33 +1,10 @@
-"""Subscriptions as the commands see them: a small port the adapters fill with real storage."""
+"""Reading `/subscribe [HH:MM] [time zone]`: a time of day and an IANA zone, in either order."""
 
 from dataclasses import dataclass
 from datetime import time
-from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from briefings.languages import Lang
 from briefings.schedule import DEFAULT_TIME, parse_time
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRef:
-    """Where digests go: a Telegram chat id, a Slack channel id."""
-
-    platform: str
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Subscribed:
-    at: time
-    timezone: str
-    lang: Lang
-
-
-class SubscriptionBook(Protocol):
-    def subscribe(self, chat: ChatRef, at: time, timezone: str, lang: Lang) -> None: ...
-    def unsubscribe(self, chat: ChatRef) -> bool: ...
-    def current(self, chat: ChatRef) -> Subscribed | None: ...
 
 
 @dataclass(frozen=True, slots=True)
