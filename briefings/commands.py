@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from briefings.actions import Action
+from briefings.actions import Action, View
 from briefings.dates import format_day, format_visit_dates
 from briefings.days import read_day
 from briefings.dossier import Visit
@@ -247,32 +247,13 @@ def next_day(scope: Scope, args: str) -> Reply:
     return days_reply(visit, scope.lang, Say("visit_over", dates=dates))
 
 
-def briefing(scope: Scope, args: str) -> Reply:
-    return show(scope, Action("briefing", scope.visit.id))
+def shows(view: View) -> Handler:
+    """A command that shows one view of the chat's visit, as its button does."""
 
+    def handler(scope: Scope, args: str) -> Reply:
+        return show(scope, Action(view, scope.visit.id))
 
-def dossier(scope: Scope, args: str) -> Reply:
-    return show(scope, Action("dossier", scope.visit.id))
-
-
-def quotes(scope: Scope, args: str) -> Reply:
-    return show(scope, Action("quotes", scope.visit.id))
-
-
-def background(scope: Scope, args: str) -> Reply:
-    return show(scope, Action("background", scope.visit.id))
-
-
-def people(scope: Scope, args: str) -> Reply:
-    return show(scope, Action("people", scope.visit.id))
-
-
-def sources(scope: Scope, args: str) -> Reply:
-    return show(scope, Action("sources", scope.visit.id))
-
-
-def partnership(scope: Scope, args: str) -> Reply:
-    return show(scope, Action("partnership", scope.visit.id))
+    return handler
 
 
 def who(scope: Scope, args: str) -> Reply:
@@ -390,20 +371,20 @@ def start(scope: Scope, args: str) -> Reply:
 COMMANDS: tuple[Command, ...] = (
     Command("start", start),
     Command("help", help_),
-    Command("briefing", briefing),
+    Command("briefing", shows("briefing")),
     Command("itinerary", itinerary, "arg_day"),
     Command("today", today),
     Command("tomorrow", tomorrow),
     Command("next", next_day),
     Command("who", who, "arg_name"),
-    Command("people", people),
-    Command("quotes", quotes),
-    Command("background", background),
-    Command("sources", sources),
-    Command("dossier", dossier),
+    Command("people", shows("people")),
+    Command("quotes", shows("quotes")),
+    Command("background", shows("background")),
+    Command("sources", shows("sources")),
+    Command("dossier", shows("dossier")),
     Command("visits", visits),
     Command("visit", visit, "arg_visit"),
-    Command("partnership", partnership),
+    Command("partnership", shows("partnership")),
     Command("lang", lang, "arg_lang"),
     Command("subscribe", subscribe, "arg_subscribe"),
     Command("unsubscribe", unsubscribe),
