@@ -64,7 +64,7 @@ DIALOGUE = [
     ("en", BEFORE, "/itinerary", ["The visit's days:", MONDAY["en"], "/itinerary day 2"], []),
     # Unreadable or outside the visit: the days, with an example, in the user's language.
     ("en", DURING, "/itinerary someday", ["couldn't read “someday”", MONDAY["en"]], []),
-    ("it", DURING, "/itinerary boh", ["«boh» non è riconoscibile come giorno", "I giorni della visita"], []),
+    ("it", DURING, "/itinerary boh", ["«boh» non è riconoscibile", "I giorni della visita"], []),
     ("ko", DURING, "/itinerary 8월 30일", ["방문 기간 아님", "예: /itinerary 화요일"], []),
     ("en", DURING, "/itinerary day 7", ["is not a day of the visit", WEDNESDAY["en"]], []),
     # The clock.
