@@ -144,6 +144,8 @@ class Reported(Fact):
     of the article that reports it (every cited article must state one)."""
 
     text: Text
+    # Among what the one-screen briefing says came of the visit (an editorial choice).
+    key: bool = False
 
 
 class Event(Fact):

@@ -27,6 +27,8 @@ class Agreement(Fact):
     occasion: Text
     # One agreement, named differently by each source (and twice by one): not a disagreement.
     names: tuple[AgreementName, ...] = Field(min_length=1)
+    # How the bot calls it in running text, in each language: one of the names above, rendered.
+    title: Text
 
 
 class TimelineEntry(Fact):
@@ -40,6 +42,8 @@ class FollowUp(Fact):
 
     id: str = Field(min_length=1)
     text: Text
+    # A few words for the one-screen briefing; `text` says it in full.
+    label: Text
     status: FollowUpStatus
     visit: str | None = None
 

@@ -51,11 +51,10 @@ def _items(events: list[Event], marks: Marks, lang: Lang) -> list[str]:
 
 def _frame(partnership: Partnership, lang: Lang) -> str:
     agreement = partnership.agreement
-    names = [n for n in agreement.names if n.lang == lang] or list(agreement.names)
     return label(
         "summary_frame",
         lang,
-        name=names[0].name if names[0].lang == lang else names[0].gloss(lang),
+        name=agreement.title(lang),
         month=format_month(span_of(agreement.signed)[0], lang),
         place=agreement.place(lang),
     )
@@ -109,18 +108,20 @@ def summary_reply(
         state = label("summary_over", lang)
         came = [
             f"• {r.text(lang)} {marks.of(r.cite)}"
-            for e in key
+            for e in visit.programme
             for r in e.reported
-            if known_from(r.cite, known)
+            if r.key and known_from(r.cite, known)
         ]
         follow = [
-            f"• {f.text(lang)} ({label(f'follow_up_{f.status}', lang)}) {marks.of(f.cite)}"
+            f"{f.label(lang)} ({label(f'follow_up_{f.status}', lang)}) {marks.of(f.cite)}"
             for f in partnership.follow_ups
             if f.visit == visit.id
         ]
+        if follow:
+            came.append(f"{label('partnership_follow_ups', lang)}: {' · '.join(follow)}")
         block = {
             "heading": label("summary_came_of_it", lang),
-            "items": (came + follow)[:MAX_ITEMS] or [label("summary_nothing_reported", lang)],
+            "items": came[:MAX_ITEMS] or [label("summary_nothing_reported", lang)],
         }
     if not block["items"]:
         block["items"] = [label("summary_not_published", lang)]

@@ -53,7 +53,7 @@ DIALOGUE: tuple[Step, ...] = (
     press(Action("briefing", APRIL), "The Mayor of Gwangju in Turin"),
     Step(press=FORGED, says=("This button is out of date",)),
     Step("/partnership", says=("Turin–Gwangju", "Timeline", "Follow-ups")),
-    Step("/lang it", says=("D'ora in poi rispondo in italiano",)),
+    Step("/lang it", says=("Da ora le risposte sono in italiano",)),
     Step("/visits", says=("Visite della partnership", "in corso")),
-    Step("/bogus", says=("Non conosco il comando",)),
+    Step("/bogus", says=("Il comando «/bogus» non esiste",)),
 )

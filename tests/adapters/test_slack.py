@@ -502,7 +502,7 @@ async def test_the_dialogue_through_the_slash_command_is_the_cores_answer(
         assert bot.fake.answered(name) == expected, step
         # Typed as words, an unknown command is a message the bot did not understand.
         said = "\n".join(m.text for m in plain.render(reply, "plain"))
-        says = ("Non ho capito",) if step.text == "/bogus" else step.says
+        says = ("Richiesta non compresa",) if step.text == "/bogus" else step.says
         for fragment in says:
             assert fragment in said, f"{step}: {fragment!r} not in {said!r}"
         for fragment in step.never:

@@ -54,7 +54,7 @@ DIALOGUE = [
     ("ko", DURING, "/itinerary 화요일", [TUESDAY["ko"]], []),
     ("en", DURING, "/itinerary day 2", [TUESDAY["en"], "Day 2 of 3"], []),
     ("it", DURING, "/itinerary giorno 1", [MONDAY["it"], "Mattina", "Park Seon-cheol"], []),
-    ("ko", DURING, "/itinerary 3일차", [WEDNESDAY["ko"], "출처 기사에 나오지 않습니다"], []),
+    ("ko", DURING, "/itinerary 3일차", [WEDNESDAY["ko"], "이날 일정: 출처 기사에 없음"], []),
     ("en", DURING, "/itinerary 2024-08-26", [MONDAY["en"], "AI Data Center", "Afternoon"], []),
     ("en", DURING, "/itinerary 27/8", [TUESDAY["en"]], []),
     ("it", DURING, "/itinerary 27 agosto", [TUESDAY["it"]], []),
@@ -64,8 +64,8 @@ DIALOGUE = [
     ("en", BEFORE, "/itinerary", ["The visit's days:", MONDAY["en"], "/itinerary day 2"], []),
     # Unreadable or outside the visit: the days, with an example, in the user's language.
     ("en", DURING, "/itinerary someday", ["couldn't read “someday”", MONDAY["en"]], []),
-    ("it", DURING, "/itinerary boh", ["Non riesco a leggere", "I giorni della visita"], []),
-    ("ko", DURING, "/itinerary 8월 30일", ["방문 기간이 아닙니다", "예: /itinerary 화요일"], []),
+    ("it", DURING, "/itinerary boh", ["«boh» non è riconoscibile", "I giorni della visita"], []),
+    ("ko", DURING, "/itinerary 8월 30일", ["방문 기간 아님", "예: /itinerary 화요일"], []),
     ("en", DURING, "/itinerary day 7", ["is not a day of the visit", WEDNESDAY["en"]], []),
     # The clock.
     ("en", DURING, "/today", [TUESDAY["en"]], []),
@@ -76,19 +76,19 @@ DIALOGUE = [
     ("en", DURING, "/next", [WEDNESDAY["en"]], []),
     ("en", AFTER, "/next", ["The visit is over", "The visit's days:"], []),
     ("it", BEFORE, "/today", ["Oggi, martedì 20 agosto 2024, non è un giorno della visita"], []),
-    ("ko", AFTER, "/tomorrow", ["내일(", "방문 기간이 아닙니다"], []),
+    ("ko", AFTER, "/tomorrow", ["내일(", "): 방문 기간 아님"], []),
     # People.
     ("en", DURING, "/who kang", ["Kang Gijung / 강기정", "Mayor of Gwangju"], ["Lo Russo /"]),
     ("en", DURING, "/who KANG", ["Kang Gijung / 강기정"], []),
     ("ko", DURING, "/who 강기정", ["강기정", "광주광역시장"], []),
-    ("it", DURING, "/who lo russo", ["Stefano Lo Russo", "Sindaco di Torino"], ["Kang Gijung /"]),
+    ("it", DURING, "/who lo russo", ["Stefano Lo Russo", "sindaco di Torino"], ["Kang Gijung /"]),
     ("en", DURING, "/who lorusso", ["Stefano Lo Russo"], []),
     ("en", DURING, "/who 로 루쏘", ["Stefano Lo Russo"], []),
-    ("en", DURING, "/who park", ["Park Seon-cheol", "Hangul name not stated"], []),
+    ("en", DURING, "/who park", ["Park Seon-cheol", "no Hangul spelling in the sources"], []),
     ("en", DURING, "/who shin su jeong", ["Shin Su Jeong"], []),
     ("en", DURING, "/who gatto", ["Emila Gatto", "Italian Ambassador"], []),
     ("en", DURING, "/who nobody", ["No one called “nobody”", "/people"], []),
-    ("it", DURING, "/who", ["Chi cerchi?"], []),
+    ("it", DURING, "/who", ["Indicare il nome della persona"], []),
     ("en", DURING, "/people", ["Delegation", "Hosts", "Shin Su Jeong"], []),
     # One screen that reads the clock; the whole visit behind /dossier.
     ("en", DURING, "/briefing", ["Day 2 of 3", "TODAY Tue 27 Aug", "no clock times"], ["Said"]),
@@ -113,7 +113,7 @@ DIALOGUE = [
         ],
         [],
     ),
-    ("ko", DURING, "/dossier", ["토리노 시장 광주 방문", "주요 발언", "이탈리아어 번역"], []),
+    ("ko", DURING, "/dossier", ["토리노 시장 광주 방문", "주요 발언", "이탈리아어 원문 번역"], []),
     ("en", DURING, "/sources", ["광주광역시-伊 토리노시", "최선경 기자", "no headline"], []),
     # Slack's umbrella command and Telegram's @botname suffix.
     ("en", DURING, "/briefing itinerary tuesday", [TUESDAY["en"]], ["What was said"]),
@@ -126,8 +126,8 @@ DIALOGUE = [
     ("en", DURING, "/frobnicate", ["I don't know the command “/frobnicate”", "/help"], []),
     ("ko", DURING, "/frobnicate", ["/help"], ["I don't know"]),
     ("en", DURING, "/lang xx", ["Choose a language"], []),
-    ("en", DURING, "/lang it", ["D'ora in poi rispondo in italiano"], []),
-    ("en", DURING, "/lang 한국어", ["한국어로 답합니다"], []),
+    ("en", DURING, "/lang it", ["Da ora le risposte sono in italiano"], []),
+    ("en", DURING, "/lang 한국어", ["이제부터 한국어로 안내"], []),
     # A private chat may just name a day.
     ("it", DURING, "martedì?", [TUESDAY["it"]], []),
     ("en", DURING, "what's on tuesday", [TUESDAY["en"]], []),
@@ -194,7 +194,7 @@ def test_quotes_show_translation_marks_in_the_users_language(
 ) -> None:
     italian = say(library, renderer, "/quotes", "it", AFTER)
     assert "La collaborazione e i progetti condivisi" in italian
-    assert "tradotto dal coreano" in italian
+    assert "traduzione dal testo in coreano" in italian
     korean = say(library, renderer, "/quotes", "ko", AFTER)
     assert "광주와 토리노는 대표적 자동차산업 도시이다" in korean
-    assert "이탈리아어 번역" in korean
+    assert "(이탈리아어 원문 번역)" in korean

@@ -122,7 +122,7 @@ def test_subscriptions_and_unsubscribe_read_the_chats_state(
 ) -> None:
     state = ChatState("it", subscription=Subscription("turin-gwangju", time(7, 30), "Europe/Rome"))
     listing = _say(library, renderer, "/subscriptions", "ko", state=state)
-    assert "07:30(Europe/Rome)에 한국어로 알림을 받습니다" in listing
+    assert "07:30(Europe/Rome) 한국어 알림 수신 중" in listing
     result = outcome(library, "/unsubscribe", "en", DURING, state=state)
     assert result.effects == (Unsubscribe(),)
     assert "Unsubscribed" in plain(renderer, result)

@@ -107,8 +107,8 @@ WHO = [
     ("en", "/who 루소", ["Stefano Lo Russo", "Mayor of Turin"], ["Kang Gijung /"]),
     ("ko", "/who lorusso", ["스테파노 로 루쏘", "토리노 시장"], []),
     ("en", "/who kang gi-jung", ["Kang Gijung / 강기정", "Mayor of Gwangju"], ["Lo Russo /"]),
-    ("it", "/who gang gijeong", ["Kang Gijung", "Sindaco di Gwangju"], []),
-    ("en", "/who 박선철", ["Park Seon-cheol", "Hangul name not stated"], ["박선철"]),
+    ("it", "/who gang gijeong", ["Kang Gijung", "sindaco di Gwangju"], []),
+    ("en", "/who 박선철", ["Park Seon-cheol", "no Hangul spelling in the sources"], ["박선철"]),
     ("en", "/who 홍길동", ["No one called “홍길동”"], []),
     ("en", "/who k", ["No one called “k”"], []),
 ]
