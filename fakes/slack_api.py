@@ -224,6 +224,8 @@ class Call:
     args: Json
     token: str | None
     status: int = 200
+    # What the fake answered, once it has: a posted message's `ts` is in it.
+    result: Json | None = None
 
 
 @dataclass
@@ -346,6 +348,7 @@ class FakeSlack:
             result: Json = {"ok": False, "error": "invalid_auth"}
         else:
             result = self._result(method, args)
+        call.result = result
         await self._notify()
         return web.json_response(result)
 

@@ -15,9 +15,9 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import pytest
@@ -45,12 +45,13 @@ from bot.slack.text import split_share, strip_mention, unescape
 from briefings.actions import Action, encode
 from briefings.conversation import Conversation, Incoming
 from briefings.dossier import Text
+from briefings.labels import label
 from briefings.library import Library
 from briefings.loader import Seeds
 from briefings.ports import ChatKind, ChatRef
 from briefings.rendering.renderer import SLACK_MAX_BLOCKS, Renderer
 from briefings.replies import Reply, Say
-from briefings.views import notice_reply
+from briefings.views import PARTS, notice_reply
 from fakes.memory import MemoryChatStates
 from fakes.slack_api import (
     APP_TOKEN,
@@ -60,6 +61,7 @@ from fakes.slack_api import (
     OTHER_TEAM,
     SIGNING_SECRET,
     TEAM,
+    Call,
     EventsSpec,
     FakeSlack,
     Fault,
@@ -79,7 +81,7 @@ from storage.engine import make_engine
 from storage.migrate import upgrade
 from tests.dialogue import AUGUST, DIALOGUE, FORGED, NOW
 
-from ..conftest import ROOT, SHARED
+from ..conftest import ROOT, SEOUL, SHARED
 
 WEB_SPEC = SHARED / "specs" / "slack-web-api.openapi2.json"
 EVENTS_SPEC = SHARED / "specs" / "slack-events-api.asyncapi.json"
@@ -264,6 +266,7 @@ class Core:
 
     library: Library
     states: MemoryChatStates = field(default_factory=MemoryChatStates)
+    now: datetime = NOW
 
     async def reply(
         self,
@@ -274,7 +277,7 @@ class Core:
         user: str = ALICE,
         locale: str | None = FAKE_LOCALE,
     ) -> Reply:
-        conversation = Conversation(self.library, self.states, lambda: NOW)
+        conversation = Conversation(self.library, self.states, lambda: self.now)
         kind: ChatKind = "private" if channel.startswith("D") else "channel"
 
         async def admin() -> bool:
@@ -1030,6 +1033,198 @@ async def test_a_home_view_too_long_keeps_its_buttons(core: Core) -> None:
 async def test_waiting_on_the_fake_times_out(fake: FakeSlack) -> None:
     with pytest.raises(asyncio.TimeoutError):
         await fake.wait_for(lambda: False, timeout=0.05)
+
+
+# --- the one-screen briefing and its parts, opened in place (issue 9) ---------------------------
+
+# The day after the August visit: the Korean article has reported what came of it.
+AFTER = datetime(2024, 8, 29, 12, 0, tzinfo=SEOUL)
+# Issue 9: the one-screen briefing is one Slack message (or Home view) of at most 12 blocks.
+SCREEN_BLOCKS = 12
+Route = Literal["slash", "message", "home"]
+
+
+def go_buttons(blocks: list[Json]) -> list[Json]:
+    """Our buttons in a message or view, in order."""
+    return [e for b in blocks if b.get("block_id") == "go" for e in b["elements"]]
+
+
+def highlighted(blocks: list[Json]) -> list[str]:
+    """The values of every button shown as the one selected."""
+    return [str(e["value"]) for e in go_buttons(blocks) if e.get("style") == "primary"]
+
+
+def without_share(blocks: list[Json]) -> list[Json]:
+    return [b for b in blocks if b.get("block_id") != SHARE_ACTION]
+
+
+def pressed(library: Library, value: str) -> Action:
+    action = library.codec.decode(value)
+    assert action is not None, f"a button the bot cannot read back: {value!r}"
+    return action
+
+
+def assert_tells_the_hour(blocks: list[Json], now: datetime) -> None:
+    """The day of the visit during it; what came of it after."""
+    text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    if now == AFTER:
+        assert label("summary_over", "en") in text
+        assert label("summary_came_of_it", "en") in text
+        assert label("summary_nothing_reported", "en") not in text
+    else:
+        assert label("day_of", "en", n=2, total=3) in text
+
+
+@dataclass
+class Surface:
+    """Where a reader sees the briefing, and how Slack brings a press there to the adapter: the
+    slash command's private reply (a response_url with each press), a message of ours in a DM
+    (no response_url: `chat.update` on its ts) or the App Home (`views.publish`)."""
+
+    bot: Bot
+    core: Core
+    route: Route
+    # The message of ours that carries the buttons, on the `message` route.
+    ts: str | None = None
+    presses: int = 0
+
+    @property
+    def channel(self) -> str:
+        return GENERAL if self.route == "slash" else DM
+
+    async def open(self) -> list[Json]:
+        """/briefing; checked to be the core's summary in one message; the blocks Slack got."""
+        fake = self.bot.fake
+        if self.route == "slash":
+            [body] = await self.bot.ask("", "briefing")
+            assert [body] == bodies(
+                await self.core.reply(""), "ephemeral", share=(SHARE_ACTION, "")
+            )
+            return list(body["blocks"])
+        if self.route == "message":
+            await self.bot.event(dm("briefing"))
+            await fake.wait_for(lambda: bool(fake.called("chat.postMessage")))
+            [call] = fake.called("chat.postMessage")
+            assert [call.args] == posts(await self.core.reply("briefing", channel=DM), DM)
+            assert call.result is not None
+            self.ts = str(call.result["ts"])
+            return list(call.args["blocks"])
+        await self.bot.event(home_opened())
+        await fake.wait_for(lambda: bool(fake.called("views.publish")))
+        [call] = fake.called("views.publish")
+        reply = await self.core.reply("", channel=DM)
+        assert (call.args["user_id"], call.args["view"]) == (
+            ALICE,
+            home_view(Renderer().render(reply, "slack"), DM),
+        )
+        return list(call.args["view"]["blocks"])
+
+    async def press(self, button: Json) -> list[Json]:
+        """Press one of our buttons as Slack sends the press; check that the core's reply to it
+        replaced what was shown; return the blocks that now carry the buttons."""
+        fake = self.bot.fake
+        value, action_id = str(button["value"]), str(button["action_id"])
+        reply = await self.core.reply(press=value, channel=self.channel)
+        self.presses += 1
+        if self.route == "slash":
+            name = f"press{self.presses}"
+            url = fake.response_url(name)
+            want = bodies(reply, "ephemeral", replace_original=True, share=(SHARE_PRESS, value))
+            press = block_action(
+                value, action_id=action_id, container=ephemeral(), response_url=url
+            )
+            assert (await self.bot.action(press))[0] == 200
+            await fake.wait_for(lambda: len(fake.answered(name)) >= len(want))
+            got = fake.answered(name)
+            assert got == want
+            assert got[0]["replace_original"] is True
+            return list(got[-1]["blocks"])
+        if self.route == "message":
+            assert self.ts is not None
+            want = posts(reply, DM)
+            first = len(fake.calls)
+
+            def delivered() -> list[Call]:
+                return [
+                    c
+                    for c in fake.calls[first:]
+                    if c.method in ("chat.update", "chat.postMessage") and c.status == 200
+                ]
+
+            container = {"type": "message", "channel_id": DM, "message_ts": self.ts}
+            await self.bot.action(block_action(value, action_id=action_id, container=container))
+            await fake.wait_for(lambda: len(delivered()) >= len(want))
+            got = delivered()
+            # The message pressed on shows the answer; what does not fit in it follows.
+            assert [c.method for c in got] == ["chat.update"] + ["chat.postMessage"] * (
+                len(want) - 1
+            )
+            assert got[0].args == {**want[0], "ts": self.ts}
+            assert [c.args for c in got[1:]] == want[1:]
+            if len(got) > 1:
+                assert got[-1].result is not None
+                self.ts = str(got[-1].result["ts"])
+            return list(got[-1].args["blocks"])
+        published = len(fake.called("views.publish"))
+        container = {"type": "view", "view_id": "V0HOME"}
+        view = {"id": "V0HOME", "type": "home", "private_metadata": DM}
+        await self.bot.action(
+            block_action(value, action_id=action_id, container=container, view=view)
+        )
+        await fake.wait_for(lambda: len(fake.called("views.publish")) > published)
+        [call] = fake.called("views.publish")[published:]
+        assert (call.args["user_id"], call.args["view"]) == (
+            ALICE,
+            home_view(Renderer().render(reply, "slack"), DM),
+        )
+        return list(call.args["view"]["blocks"])
+
+
+@pytest.mark.parametrize("now", [NOW, AFTER], ids=["during", "after"])
+@pytest.mark.parametrize("route", ["slash", "message", "home"])
+async def test_briefing_opens_each_day_and_part_in_place_and_comes_back(
+    bots: Bots, library: Library, engine: Engine, route: Route, now: datetime
+) -> None:
+    """Every button of the one-screen briefing, pressed as Slack sends it (its exact value and
+    action_id, from where it is shown): the answer replaces what was shown, exactly as the core
+    renders it, with its own button marked; its "Briefing" button brings the summary back."""
+    core = Core(library, now=now)
+    bot = await bots.start(conversation=Conversation(library, SqlChatStates(engine), lambda: now))
+    surface = Surface(bot, core, route)
+    summary = await surface.open()
+    # One screen: one message (or view) of at most 12 blocks, a Share button included.
+    assert len(summary) <= SCREEN_BLOCKS
+    assert_tells_the_hour(summary, now)
+
+    # Its buttons: each day of the visit, then the briefing and each of its parts.
+    visit = library.visit(AUGUST)
+    assert visit is not None
+    buttons = go_buttons(summary)
+    actions = [pressed(library, str(b["value"])) for b in buttons]
+    assert {a.visit for a in actions} == {AUGUST}
+    days = [b for b, a in zip(buttons, actions, strict=True) if a.view == "day"]
+    assert [pressed(library, b["value"]).day for b in days] == list(visit.days)
+    parts = {a.view: b for b, a in zip(buttons, actions, strict=True) if a.view != "day"}
+    assert list(parts) == ["briefing", *PARTS]
+    assert set(highlighted(summary)) <= {parts["briefing"]["value"]}  # nothing shown as open
+
+    for button in [*days, *(parts[view] for view in PARTS)]:
+        shown = await surface.press(button)
+        assert highlighted(shown) == [button["value"]]
+        # Back: that answer's "Briefing" button shows the one-screen summary again.
+        [back] = [b for b in go_buttons(shown) if pressed(library, b["value"]).view == "briefing"]
+        assert back["value"] == parts["briefing"]["value"]
+        assert without_share(await surface.press(back)) == without_share(summary)
+
+    # Every answer went by the route of the surface pressed on, and by no other.
+    fake = bot.fake
+    routes = {
+        "slash": len(fake.responses),
+        "message": len(fake.called("chat.update")) + len(fake.called("chat.postMessage")),
+        "home": len(fake.called("views.publish")),
+    }
+    assert [r for r, n in routes.items() if n] == [route]
+    assert surface.presses == 2 * (len(days) + len(PARTS))
 
 
 # --- chat state per channel: language, subscriptions, who may change them ------------------------

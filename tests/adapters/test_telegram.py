@@ -29,17 +29,19 @@ from bot.redaction import install_redaction
 from bot.session import SessionChatStates
 from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
 from bot.telegram.digests import TelegramDigestSender
-from bot.telegram.payloads import send_message
+from bot.telegram.payloads import SELECTED, send_message
 from bot.telegram.sending import PLATFORM, RetryPolicy
 from briefings.actions import Action, encode
 from briefings.commands import COMMANDS
 from briefings.conversation import Conversation, Incoming
 from briefings.delivery import DeliveryPolicy, Dispatcher, Report
 from briefings.digests import digest_reply
+from briefings.labels import label
 from briefings.library import Library
 from briefings.ports import ChatRef
 from briefings.rendering.renderer import Renderer
 from briefings.schedule import DEFAULT_TIME, Digest, DigestKind, due_at
+from briefings.views import PARTS
 from fakes.memory import MemoryChatStates
 from fakes.telegram_api import (
     BotApiSpec,
@@ -62,6 +64,7 @@ from storage.engine import make_engine
 from storage.ledger import Ledger
 from storage.migrate import upgrade
 from tests.dialogue import AUGUST, DIALOGUE, NOW
+from tests.telegram_html import telegram_text, validate
 
 from ..conftest import SEOUL, SHARED
 
@@ -225,9 +228,10 @@ class Mirror:
     library: Library
     renderer: Renderer
     states: MemoryChatStates = field(default_factory=MemoryChatStates)
+    now: datetime = NOW
 
     def __post_init__(self) -> None:
-        self.conversation = Conversation(self.library, self.states, lambda: NOW)
+        self.conversation = Conversation(self.library, self.states, lambda: self.now)
 
     async def say(
         self,
@@ -494,6 +498,126 @@ async def test_a_forged_payload_gets_a_polite_answer(
         assert fake.requests("editMessageText")[-1].params["text"] == want["text"]
         assert "This button is out of date" in want["text"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# --- the one-screen briefing and its parts, opened in place (issue 9) ---------------------------
+
+# The day after the August visit: the Korean article has reported what came of it.
+AFTER = datetime(2024, 8, 29, 12, 0, tzinfo=SEOUL)
+# Issue 9's one screen, counted on the text the reader sees (tags and entities aside).
+SCREEN_LINES, SCREEN_CHARACTERS = 14, 1000
+
+
+def keys(payload: Json) -> list[Json]:
+    """The keys of a message's inline keyboard, row after row."""
+    rows = payload.get("reply_markup", {}).get("inline_keyboard", [])
+    return [key for row in rows for key in row]
+
+
+def marked(payload: Json) -> list[str]:
+    """The callback_data of the keys shown as the one selected."""
+    return [k["callback_data"] for k in keys(payload) if k["text"].startswith(SELECTED)]
+
+
+def pressed(library: Library, data: str) -> Action:
+    action = library.codec.decode(data)
+    assert action is not None, f"a key the bot cannot read back: {data!r}"
+    return action
+
+
+def assert_one_screen(summary: Json, now: datetime) -> None:
+    """One message whose visible text fits the bounds, telling the hour's news: the day of the
+    visit during it, what came of it after."""
+    assert validate(summary["text"]) == []
+    visible = telegram_text(summary["text"])
+    assert len(visible.splitlines()) <= SCREEN_LINES, visible
+    assert len(visible) <= SCREEN_CHARACTERS, visible
+    if now == AFTER:
+        assert label("summary_over", "en") in visible
+        assert label("summary_came_of_it", "en") in visible
+        assert label("summary_nothing_reported", "en") not in visible
+    else:
+        assert label("day_of", "en", n=2, total=3) in visible
+
+
+@pytest.mark.parametrize("now", [NOW, AFTER], ids=["during", "after"])
+async def test_briefing_opens_each_day_and_part_in_place_and_comes_back(
+    fake: FakeTelegram,
+    bots: Bots,
+    states: SqlChatStates,
+    library: Library,
+    renderer: Renderer,
+    now: datetime,
+) -> None:
+    """Every key of the one-screen briefing, pressed as Telegram sends it (the message it sits
+    on, its exact callback_data): the part replaces that message, exactly as the core renders
+    it, with its own key marked; its "Briefing" key brings the summary back in place."""
+    mirror = Mirror(library, renderer, now=now)
+    await bots.start(conversation=Conversation(library, states, lambda: now))
+    fake.queue_update(private_message("/briefing", chat_id=ALICE))
+    want = await mirror.say("/briefing")
+    assert await answered(fake, ALICE, len(want)) == want
+
+    [summary] = fake.sent(ALICE)
+    assert_one_screen(summary, now)
+
+    # Its keys: each day of the visit, then the briefing and each of its parts.
+    visit = library.visit(AUGUST)
+    assert visit is not None
+    actions = {k["callback_data"]: pressed(library, k["callback_data"]) for k in keys(summary)}
+    assert {a.visit for a in actions.values()} == {AUGUST}
+    days = [data for data, a in actions.items() if a.view == "day"]
+    assert [actions[data].day for data in days] == list(visit.days)
+    parts = {a.view: data for data, a in actions.items() if a.view != "day"}
+    assert list(parts) == ["briefing", *PARTS]
+    assert set(marked(summary)) <= {parts["briefing"]}  # no day and no part shown as open
+
+    on = shown(fake, ALICE)
+    followers = 0
+    for data in [*days, *(parts[view] for view in PARTS)]:
+        want = await mirror.say(press=data)
+        before = len(fake.calls)
+        fake.queue_update(callback_query(data, on=on, user_id=ALICE))
+        got = await delivered_since(fake, before, len(want))
+        # The message pressed on shows the part; what a part cannot fit in one message follows.
+        assert [c.method for c in got] == ["editMessageText"] + ["sendMessage"] * (len(want) - 1)
+        assert got[0].params == {**want[0], "message_id": on["message_id"]}, actions[data]
+        assert [c.params for c in got[1:]] == want[1:], actions[data]
+        followers += len(want) - 1
+        # The keyboard rides on the part's last message, with the pressed key marked.
+        assert marked(got[-1].params) == [data]
+        first = on["message_id"]
+        on = fake.message(ALICE, got[-1].result["message_id"])
+        assert on["reply_markup"] == got[-1].params["reply_markup"]
+
+        # Back: that keyboard's "Briefing" key puts the one-screen summary where it sits.
+        [back] = [
+            k["callback_data"]
+            for k in keys(on)
+            if pressed(library, k["callback_data"]).view == "briefing"
+        ]
+        assert back == parts["briefing"]
+        assert await mirror.say(press=back) == [summary]
+        before = len(fake.calls)
+        fake.queue_update(callback_query(back, on=on, user_id=ALICE))
+        [edit] = await delivered_since(fake, before, 1)
+        assert (edit.method, edit.params) == (
+            "editMessageText",
+            {**summary, "message_id": on["message_id"]},
+        )
+        on = fake.message(ALICE, on["message_id"])
+        assert (on["text"], on["reply_markup"]) == (summary["text"], summary["reply_markup"])
+        # A long part comes back on the message its keyboard rode on, the last one: the messages
+        # before it keep the rest of the part (the first, the one pressed on, without keys).
+        if len(want) > 1:
+            assert fake.message(ALICE, first)["text"] == want[0]["text"]
+            assert "reply_markup" not in fake.message(ALICE, first)
+
+    # Every press answered, every edit accepted, and nothing sent but a long part's followers.
+    presses = 2 * (len(days) + len(PARTS))
+    assert len(fake.requests("answerCallbackQuery")) == presses
+    assert statuses(fake, "editMessageText") == [200] * presses
+    assert len(fake.sent(ALICE)) == 1 + followers
 
 
 async def test_the_command_menu_is_the_core_command_table_in_each_language(
