@@ -227,3 +227,71 @@ async def test_part_two_refused_for_good_sends_part_one_once_and_says_so(
     assert "non è stato consegnato qui" in said["it"]
     assert "전달 실패" in said["ko"]
     assert all("Morning programme" in said["en"] for _ in said)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'at-0003.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def test_0004_carries_a_0003_ledger_forward_and_back(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from storage.migrate import downgrade
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0003")
+        morning = f"{AUGUST}:morning:2024-08-26"
+        with engine.begin() as connection:
+            connection.execute(
+                text("insert into chats (platform, chat_key, lang) values ('telegram', '7', 'it')")
+            )
+            connection.execute(
+                text(
+                    "insert into subscriptions (chat_id, partnership_id, local_time, timezone)"
+                    " values (1, :p, '07:30', 'Asia/Seoul')"
+                ),
+                {"p": PARTNERSHIP},
+            )
+            for key, status, owner in [
+                (f"{AUGUST}:eve:2024-08-25", "sent", None),
+                (morning, "sending", "old-release:123"),  # in flight when it stopped
+            ]:
+                connection.execute(
+                    text(
+                        "insert into deliveries"
+                        " (subscription_id, digest_key, due_at, status, owner, attempts)"
+                        " values (1, :k, :due, :s, :o, 1)"
+                    ),
+                    {"k": key, "due": DUE, "s": status, "o": owner},
+                )
+        upgrade(engine)
+        ledger = Ledger(engine, "new-release")
+        assert ledger.counts() == {"sent": 1, "sending": 1}
+        # The old owner has no lease: its row goes back to the queue, nothing sent of it yet.
+        assert ledger.recover() == 1
+        [claimed] = ledger.claim(DUE, 10)
+        assert (claimed.digest_key, claimed.parts_sent, claimed.recipient.lang) == (
+            morning,
+            0,
+            "it",
+        )
+        from briefings.ports import PartSent, Settled
+
+        ledger.settle([PartSent(claimed.delivery_id, 0, DUE)])
+        ledger.settle([Settled(claimed.delivery_id, "rejected", DUE, "part 2 of 2: too long")])
+        problem = SqlChatStates(engine).state(ChatRef("telegram", "7")).problem
+        assert problem is not None
+        assert (problem.digest_key, problem.status) == (morning, "rejected")
+        downgrade(engine, "0003")
+        with engine.connect() as connection:
+            statuses = connection.scalars(text("select status from deliveries order by id")).all()
+        assert statuses == ["sent", "failed"]
+        upgrade(engine)
+        assert Ledger(engine, "again").counts() == {"sent": 1, "failed": 1}
+    finally:
+        engine.dispose()
