@@ -1,7 +1,9 @@
 """The clock that drives digests: APScheduler ticks, the ledger decides, the dispatcher sends.
 
 Each process has its own in-memory APScheduler job store (APScheduler 3 must never share a job
-store between processes); what several processes share is the ledger in the database.
+store between processes); what several processes share is the ledger in the database, and each
+process's lease in it: renewed by a heartbeat here (and by every claim and settle), so that
+another process takes back only the rows of one that stopped.
 """
 
 import asyncio
@@ -57,10 +59,12 @@ class DigestScheduler:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._drain_seconds = drain_seconds
         self._run: asyncio.Future[Report] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._ledger.hold_owner_lock()
         self._ledger.recover()
+        self._heartbeat = asyncio.create_task(self._renew_lease())
         self._ledger.plan_all(self._plans, self._clock())
         self._scheduler.add_job(
             self.tick,
@@ -75,8 +79,25 @@ class DigestScheduler:
         )
         self._scheduler.start()
 
+    async def _renew_lease(self) -> None:
+        """Keep our lease while we run, whatever happens to one connection: a failed renewal
+        (the database restarting, our session terminated) is tried again at the next beat, on
+        a fresh connection, well before the lease runs out."""
+        every = self._ledger.lease.total_seconds() / 4
+        while True:
+            await asyncio.sleep(every)
+            try:
+                self._ledger.hold_owner_lock()
+            except Exception as exc:
+                log.warning("renewing our delivery lease failed (%s); trying again", exc)
+
     async def tick(self) -> None:
         now = self._clock()
+        try:
+            # Rows of a process that died return to the queue once its lease ran out.
+            self._ledger.recover()
+        except Exception:
+            log.exception("recovering deliveries of stopped processes failed")
         # Shielded: shutting the scheduler down cancels its job, but a run in progress is let
         # finish (see stop) so that sends under way are recorded rather than repeated later.
         self._run = asyncio.ensure_future(self._dispatcher.run_once(now))
@@ -87,20 +108,21 @@ class DigestScheduler:
         except Exception:
             log.exception("delivering digests failed; will try again at the next tick")
             return
-        if report.sent or report.blocked or report.failed or report.retried:
+        if report.sent or report.blocked or report.failed or report.retried or report.rejected:
             log.info(
-                "digests at %s: %d sent, %d blocked, %d to retry, %d failed",
+                "digests at %s: %d sent, %d blocked, %d to retry, %d failed, %d refused",
                 now.isoformat(timespec="minutes"),
                 report.sent,
                 report.blocked,
                 report.retried,
                 report.failed,
+                report.rejected,
             )
 
     async def stop(self) -> None:
         """Claim nothing more, let the sends under way be recorded (for a while), then stop.
 
-        The owner lock goes last: while it is held, no other process takes our rows back.
+        The lease goes last: while it is held, no other process takes our rows back.
         """
         self._dispatcher.wind_down()
         if self._scheduler.running:
@@ -117,4 +139,8 @@ class DigestScheduler:
                 await asyncio.gather(run, return_exceptions=True)
             except Exception:
                 log.exception("the last digest run failed while stopping")
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
         self._ledger.release_owner_lock()

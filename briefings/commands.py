@@ -357,6 +357,7 @@ def subscriptions(scope: Scope, args: str) -> Reply:
         now=scope.now,
         lang=scope.lang,
         headline=headline,
+        problem=scope.state.problem,
     )
 
 

@@ -5,11 +5,16 @@ No scheduler and no platform here: the clock calls `run_once(now)`, the adapters
 `DigestSender`s. A missed digest is sent late within the grace period, otherwise skipped and
 logged; a failed send is retried later with back-off; a blocked chat is marked unreachable by the
 ledger, and its digests wait until it is back. The ledger is a port: no storage is imported here.
+
+A digest may be several messages (parts). Each part that goes out is recorded before the next
+is sent, and a retry resumes from the first part not sent: a chat never gets part 1 twice
+because part 2 met a flood limit. A part the platform refuses for good (`REJECTED`, a 4xx) ends
+that digest for that chat: retrying would change nothing.
 """
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -18,7 +23,7 @@ from typing import Protocol
 from briefings.digests import digest_reply
 from briefings.knowledge import known_articles
 from briefings.library import Library
-from briefings.ports import Claimed, DeliveryLedger, Settled
+from briefings.ports import Claimed, DeliveryLedger, PartSent, Settled
 from briefings.replies import Reply
 from briefings.schedule import Digest
 
@@ -29,10 +34,36 @@ class Outcome(Enum):
     SENT = "sent"
     BLOCKED = "blocked"  # the chat blocked or removed the bot
     FAILED = "failed"  # worth trying again later
+    REJECTED = "rejected"  # refused for good (a 4xx): trying again would change nothing
+
+
+class Parts:
+    """One digest's parts for one chat, as a sender goes through them: where to start, a record
+    of each part that goes out, and the platform's words for the one that did not."""
+
+    def __init__(
+        self, first: int = 0, record: Callable[[int, int], Awaitable[None]] | None = None
+    ) -> None:
+        self.first = first
+        self._record = record
+        self.detail: str | None = None
+
+    async def sent(self, part: int, total: int) -> None:
+        """Part `part` (from 0) of `total` went out; returns once it is on record, so that the
+        next part is sent only when a retry or a restart would not repeat this one."""
+        if self._record is not None:
+            await self._record(part, total)
+
+    def refused(self, part: int, total: int, why: str) -> None:
+        """Part `part` did not go out, for the reason the platform gave (kept in the ledger)."""
+        self.detail = f"part {part + 1} of {total}: {why}" if total > 1 else why
 
 
 class DigestSender(Protocol):
-    async def deliver(self, chat_key: str, reply: Reply) -> Outcome: ...
+    async def deliver(self, chat_key: str, reply: Reply, parts: Parts) -> Outcome:
+        """Send the parts of `reply` from `parts.first` on, in order, reporting each one sent
+        with `parts.sent`; the first that does not go out decides the outcome."""
+        ...
 
 
 @dataclass
@@ -41,6 +72,7 @@ class Report:
     blocked: int = 0
     retried: int = 0
     failed: int = 0
+    rejected: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
@@ -137,6 +169,14 @@ class Dispatcher:
             retry_at = self._clock() + timedelta(minutes=1)
             await writer.write(Settled(claimed.delivery_id, "pending", retry_at, why))
             return
+
+        async def record(part: int, total: int) -> None:
+            # The last part needs no row of its own: the delivery's own outcome records it,
+            # and a one-message digest (the usual case) costs no extra write.
+            if part + 1 < total:
+                await writer.write(PartSent(claimed.delivery_id, part, self._clock()))
+
+        parts = Parts(claimed.parts_sent, record)
         async with places:
             try:
                 lang = recipient.lang
@@ -150,14 +190,16 @@ class Dispatcher:
                         digest, visit, partnership, articles, lang, at=claimed.due_at
                     )
                     replies[key] = reply
-                outcome = await sender.deliver(recipient.chat.key, reply)
+                outcome = await sender.deliver(recipient.chat.key, reply, parts)
             except Exception:  # a bug with one digest or sender must not stop the others
                 log.exception("sending %s to %s failed", claimed.digest_key, recipient.chat.key)
                 outcome = Outcome.FAILED
             # Still holding the place: until the outcome is written, a crash repeats this send.
-            await writer.write(self._settled(claimed, outcome, report))
+            await writer.write(self._settled(claimed, outcome, report, parts.detail))
 
-    def _settled(self, claimed: Claimed, outcome: Outcome, report: Report) -> Settled:
+    def _settled(
+        self, claimed: Claimed, outcome: Outcome, report: Report, detail: str | None
+    ) -> Settled:
         now = self._clock()
         if outcome is Outcome.SENT:
             report.sent += 1
@@ -165,10 +207,22 @@ class Dispatcher:
         if outcome is Outcome.BLOCKED:
             report.blocked += 1
             return Settled(claimed.delivery_id, "blocked", now, "the chat blocked the bot")
+        if outcome is Outcome.REJECTED:
+            log.error(
+                "digest %s to %s refused for good: %s",
+                claimed.digest_key,
+                claimed.recipient.chat.key,
+                detail,
+            )
+            report.rejected += 1
+            return Settled(claimed.delivery_id, "rejected", now, detail or "refused")
+        why = f" ({detail})" if detail else ""
         if claimed.attempts < self.policy.max_attempts:
             report.retried += 1
             wait = self.policy.first_retry * 2 ** (claimed.attempts - 1)
-            return Settled(claimed.delivery_id, "pending", now + wait, "send failed; will retry")
+            return Settled(
+                claimed.delivery_id, "pending", now + wait, f"send failed; will retry{why}"
+            )
         log.error(
             "digest %s to %s failed %d times",
             claimed.digest_key,
@@ -176,7 +230,7 @@ class Dispatcher:
             claimed.attempts,
         )
         report.failed += 1
-        return Settled(claimed.delivery_id, "failed", now, "send failed; gave up")
+        return Settled(claimed.delivery_id, "failed", now, f"send failed; gave up{why}")
 
 
 def _parse(key: str) -> Digest | None:
@@ -199,11 +253,11 @@ class _OutcomeWriter:
         self._ledger = ledger
         self._every = every
         self._most = most
-        self._waiting: list[tuple[Settled, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Settled | PartSent, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._written_at = -every
 
-    async def write(self, outcome: Settled) -> None:
+    async def write(self, outcome: Settled | PartSent) -> None:
         """Returns once the outcome is committed; raises if the commit failed."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()

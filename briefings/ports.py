@@ -35,6 +35,15 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryProblem:
+    """The last digest that did not reach a chat for good, as `/subscriptions` shows it."""
+
+    digest_key: str
+    status: Literal["failed", "rejected"]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ChatState:
     """Everything the bot keeps about one chat, in one place."""
 
@@ -45,6 +54,9 @@ class ChatState:
     # False once the chat blocked or removed the bot; digests wait until it is back.
     reachable: bool = True
     subscription: Subscription | None = None
+    # The last digest of its live subscription that never reached the chat (refused by the
+    # platform, or failed every retry); None when there is none.
+    problem: DeliveryProblem | None = None
 
 
 class ChatStates(Protocol):
@@ -97,9 +109,14 @@ class Claimed:
     due_at: datetime
     attempts: int
     recipient: Recipient
+    # Leading parts of the digest already sent (a digest may be several messages): sending
+    # resumes here, so a retry never repeats a part the chat has.
+    parts_sent: int = 0
 
 
-DeliveryStatus = Literal["pending", "sent", "failed", "blocked", "skipped"]
+# `rejected`: the platform refused the digest for good (a 4xx such as "message is too long");
+# trying again would only repeat the parts before it. `failed`: gave up after retries.
+DeliveryStatus = Literal["pending", "sent", "failed", "rejected", "blocked", "skipped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +130,24 @@ class Settled:
     detail: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PartSent:
+    """Part `part` (from 0) of a claimed delivery went out: recorded at once, so that neither a
+    retry nor a crash after it sends it again."""
+
+    delivery_id: int
+    part: int
+    at: datetime
+
+
 class DeliveryLedger(Protocol):
-    """One row per (subscription, digest): whoever claims a row sends it, once."""
+    """One row per (subscription, digest), and one per part sent: whoever claims a row sends
+    it, once, part by part."""
 
     def skip_missed(self, now: datetime, grace: timedelta) -> list[str]: ...
 
     def claim(self, now: datetime, limit: int) -> list[Claimed]: ...
 
-    def settle(self, outcomes: Sequence[Settled]) -> None: ...
+    def settle(self, outcomes: Sequence[Settled | PartSent]) -> None:
+        """Write outcomes and parts sent, in one transaction; only rows this owner holds."""
+        ...

@@ -31,6 +31,7 @@ from briefings.knowledge import known_from
 from briefings.labels import label
 from briefings.languages import Lang
 from briefings.partnership import Partnership
+from briefings.ports import DeliveryProblem
 from briefings.replies import Button, Reply, Say
 from briefings.schedule import Digest, due_at
 
@@ -512,9 +513,11 @@ def subscription_reply(
     now: datetime,
     lang: Lang,
     headline: Say,
+    problem: DeliveryProblem | None = None,
 ) -> Reply:
     """What a subscription will send and when, in the subscriber's own time zone: the digests
-    of every dated visit of the partnership."""
+    of every dated visit of the partnership; and the last one that never reached the chat,
+    which the subscriber would otherwise only notice by its absence."""
     schedule = []
     for digest in plan:
         visit = library.visit(digest.visit_id)
@@ -527,4 +530,19 @@ def subscription_reply(
                 "past": moment <= now,
             }
         )
-    return Reply("subscription", lang, {"headline": headline, "schedule": schedule, "tz": timezone})
+    values: dict[str, Any] = {"headline": headline, "schedule": schedule, "tz": timezone}
+    values["problem"] = _problem(problem, library, timezone, lang) if problem else None
+    return Reply("subscription", lang, values)
+
+
+def _problem(problem: DeliveryProblem, library: "Library", timezone: str, lang: Lang) -> Say:
+    try:
+        digest = Digest.parse(problem.digest_key)
+    except ValueError:
+        name = problem.digest_key
+    else:
+        visit = library.visit(digest.visit_id)
+        title = visit.title(lang) if visit else digest.visit_id
+        name = f"{label(f'digest_kind_{digest.kind}', lang)} · {title}"
+    when = format_moment(problem.at, timezone, lang)
+    return Say(f"delivery_problem_{problem.status}", digest=name, when=when)

@@ -19,6 +19,7 @@ from briefings.ports import (
     ChatRef,
     ChatState,
     Claimed,
+    PartSent,
     Recipient,
     Settled,
     Subscription,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from briefings.ports import ChatStates, DeliveryLedger
 
 # A settled status, or `sending` while a claim is in flight.
-RowStatus = Literal["pending", "sending", "sent", "failed", "blocked", "skipped"]
+RowStatus = Literal["pending", "sending", "sent", "failed", "rejected", "blocked", "skipped"]
 
 
 @dataclass(slots=True)
@@ -46,6 +47,8 @@ class DeliveryRow:
     not_before: datetime | None = None
     finished_at: datetime | None = None
     detail: str | None = None
+    # Parts of a multi-message digest already sent, in order.
+    parts_sent: int = 0
 
 
 @dataclass(slots=True)
@@ -185,17 +188,29 @@ class MemoryLedger:
                 continue
             row.status, row.attempts = "sending", row.attempts + 1
             claimed.append(
-                Claimed(row.id, row.digest_key, row.due_at, row.attempts, self._recipient(row))
+                Claimed(
+                    row.id,
+                    row.digest_key,
+                    row.due_at,
+                    row.attempts,
+                    self._recipient(row),
+                    row.parts_sent,
+                )
             )
             self._note("claimed", row)
         return claimed
 
-    def settle(self, outcomes: Sequence[Settled]) -> None:
-        """`pending` returns a row to the queue until `at`; any other status finishes it.
-        Only rows in flight are settled, as only their owner may settle them in storage."""
+    def settle(self, outcomes: Sequence[Settled | PartSent]) -> None:
+        """`pending` returns a row to the queue until `at`; any other status finishes it; a part
+        sent moves where a retry resumes. Only rows in flight are settled, as only their owner
+        may settle them in storage."""
         for outcome in outcomes:
             row = self.states.deliveries.get(outcome.delivery_id)
             if row is None or row.status != "sending":
+                continue
+            if isinstance(outcome, PartSent):
+                row.parts_sent = max(row.parts_sent, outcome.part + 1)
+                self.transcript.append(f"part {outcome.part + 1} {row.digest_key}")
                 continue
             row.detail = outcome.detail and outcome.detail[:200]
             if outcome.status == "pending":

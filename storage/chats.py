@@ -13,7 +13,7 @@ from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from briefings.languages import Lang, is_lang
-from briefings.ports import ChatRef, ChatState, Subscription
+from briefings.ports import ChatRef, ChatState, DeliveryProblem, Subscription
 from briefings.schedule import Digest
 from storage.ledger import hhmm, plan_pending, to_time
 from storage.schema import Chat, Delivery
@@ -21,6 +21,18 @@ from storage.schema import Subscription as SubscriptionRow
 
 # The one read every update makes, built once: building the statement cost several times what
 # running it did. Bound parameters keep it one statement for every chat.
+# The live subscription's last digest that never reached the chat, for /subscriptions.
+_PROBLEM = (
+    select(Delivery.id)
+    .where(
+        Delivery.subscription_id == SubscriptionRow.id,
+        Delivery.status.in_(["failed", "rejected"]),
+    )
+    .order_by(Delivery.finished_at.desc(), Delivery.id.desc())
+    .limit(1)
+    .correlate(SubscriptionRow)
+    .scalar_subquery()
+)
 _STATE = (
     select(
         Chat.lang,
@@ -30,11 +42,15 @@ _STATE = (
         SubscriptionRow.local_time,
         SubscriptionRow.timezone,
         SubscriptionRow.subscriber,
+        Delivery.digest_key.label("problem_key"),
+        Delivery.status.label("problem_status"),
+        Delivery.finished_at.label("problem_at"),
     )
     .outerjoin(
         SubscriptionRow,
         (SubscriptionRow.chat_id == Chat.id) & SubscriptionRow.cancelled_at.is_(None),
     )
+    .outerjoin(Delivery, Delivery.id == _PROBLEM)
     .where(Chat.platform == bindparam("platform"), Chat.chat_key == bindparam("key"))
     # One partnership today; should a chat hold several, the port must say which.
     .order_by(SubscriptionRow.id)
@@ -59,11 +75,15 @@ class SqlChatStates:
             subscription = Subscription(
                 row.partnership_id, to_time(row.local_time), row.timezone, row.subscriber
             )
+        problem = None
+        if row.problem_key is not None and row.problem_status in ("failed", "rejected"):
+            problem = DeliveryProblem(row.problem_key, row.problem_status, row.problem_at)
         return ChatState(
             lang=row.lang if is_lang(row.lang) else None,
             visit=row.visit_id,
             reachable=row.reachable,
             subscription=subscription,
+            problem=problem,
         )
 
     def set_lang(self, chat: ChatRef, lang: Lang) -> None:

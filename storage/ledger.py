@@ -6,9 +6,16 @@ CLI need (planning, recovery, liveness, reading). Subscriptions themselves are w
 
 One row per (subscription, digest), unique, decides everything: a row is claimed by exactly one
 process before sending (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so a digest goes out once across
-restarts and across processes. A process that dies mid-send leaves its rows `sending`; they
-return to `pending` once the database says their owner is gone (PostgreSQL: the owner's session
-advisory lock is free; SQLite, which serves one process: any owner but us).
+restarts and across processes. A digest of several messages gets a row per part sent
+(`delivery_parts`), so that a retry resumes from the first part not sent.
+
+A process that dies mid-send leaves its rows `sending`; they return to `pending` once the
+database says their owner is gone. PostgreSQL: the owner's lease in `delivery_owners` ran out
+by PostgreSQL's clock. The owner renews it in every transaction that claims or finishes rows
+and from a heartbeat in between, so it outlives any one connection: a session advisory lock,
+as before, was lost with its connection (`pg_terminate_backend`, a network blip) while the
+process went on sending, and another process took its rows back and sent them again. SQLite,
+which serves one process: any owner but us.
 """
 
 import logging
@@ -18,12 +25,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Engine,
     Row,
     Select,
     and_,
     bindparam,
+    delete,
     func,
     or_,
     select,
@@ -35,12 +42,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from briefings.languages import DEFAULT_LANG, is_lang
-from briefings.ports import ChatRef, Claimed, Recipient, Settled
+from briefings.ports import ChatRef, Claimed, PartSent, Recipient, Settled
 from briefings.schedule import Digest, due_at
-from storage.schema import Chat, Delivery, Subscription
+from storage.schema import Base, Chat, Delivery, DeliveryOwner, DeliveryPart, Subscription
 
 log = logging.getLogger(__name__)
 AnySelect = Select[*tuple[Any, ...]]
+# How long an owner stays alive without renewing. Long beside the heartbeat (a quarter of it) and
+# a transaction, so that a busy loop or a reconnect does not lose it; short enough that the
+# rows of a process that died are sent again within a couple of minutes.
+LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,61 +68,103 @@ class DeliveryRow:
 
 
 class Ledger:
-    def __init__(self, engine: Engine, owner: str) -> None:
+    def __init__(self, engine: Engine, owner: str, lease: timedelta = LEASE) -> None:
         self._engine = engine
         self.owner = owner
         self._postgres = engine.dialect.name == "postgresql"
-        self._owner_lock: Connection | None = None
+        self._lease = lease
+        # Whether this ledger held a lease before: losing it later is worth a warning.
+        self._established = False
+
+    @property
+    def lease(self) -> timedelta:
+        return self._lease
 
     # --- liveness -------------------------------------------------------------------------
 
-    def hold_owner_lock(self) -> None:
-        """Tell other processes we are alive for as long as this connection lives (PostgreSQL)."""
-        if self._postgres and self._owner_lock is None:
-            connection = self._engine.connect()
-            connection.execute(
-                text("select pg_advisory_lock(hashtextextended(:owner, 0))"), {"owner": self.owner}
-            )
-            connection.commit()
-            self._owner_lock = connection
+    def hold_owner_lock(self) -> bool:
+        """Take or renew this process's lease (PostgreSQL); whether it had lapsed (or never was).
+
+        Called by the heartbeat between transactions; claiming and finishing rows renew it in
+        their own transaction too, so that no row is claimed or settled under a lapsed lease.
+        """
+        if not self._postgres:
+            return False
+        with Session(self._engine) as session, session.begin():
+            return self._renew(session)
 
     def release_owner_lock(self) -> None:
-        if self._owner_lock is not None:
-            # Closing returns the connection to the pool with its session (and lock) alive.
-            self._owner_lock.execute(text("select pg_advisory_unlock_all()"))
-            self._owner_lock.commit()
-            self._owner_lock.close()
-            self._owner_lock = None
+        """Stopping: our rows still `sending` (a drain that ran out of time) go back to others."""
+        if not self._postgres:
+            return
+        with Session(self._engine) as session, session.begin():
+            session.execute(delete(DeliveryOwner).where(DeliveryOwner.owner == self.owner))
+
+    def _renew(self, session: Session) -> bool:
+        """Within `session`'s transaction: extend our lease by PostgreSQL's clock; whether it
+        had lapsed. The owner row stays locked until the transaction ends, so a process
+        recovering rows either sees the renewed lease or makes us wait until it is done (and
+        then what it took back is no longer ours: settling it changes nothing)."""
+        if not self._postgres:
+            return False
+        live = session.execute(
+            text("select lease_until > now() from delivery_owners where owner = :owner for update"),
+            {"owner": self.owner},
+        ).scalar_one_or_none()
+        statement = postgresql.insert(DeliveryOwner).values(
+            owner=self.owner,
+            lease_until=text("now() + make_interval(secs => :lease)").bindparams(
+                lease=self._lease.total_seconds()
+            ),
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["owner"], set_={"lease_until": statement.excluded.lease_until}
+            )
+        )
+        if live is None or not live:
+            if self._established:
+                log.warning("our lease had lapsed (owner %s): re-established", self.owner)
+            self._established = True
+            return True
+        return False
 
     def recover(self) -> int:
-        """Return rows left `sending` by dead processes to `pending`; how many."""
+        """Return rows left `sending` by dead processes to `pending`; how many.
+
+        Dead, on PostgreSQL: no lease, or one that ran out; a live owner's rows never move,
+        whatever became of its connections. Safe to call on every tick.
+        """
         with Session(self._engine) as session, session.begin():
-            owners = session.scalars(
-                select(Delivery.owner)
-                .where(Delivery.status == "sending", Delivery.owner != self.owner)
-                .distinct()
-            ).all()
-            dead = [o for o in owners if o is not None and self._is_dead(session, o)]
-            if not dead:
-                return 0
+            if self._postgres:
+                self._renew(session)
+                # Locked: an owner renewing now waits for us, or we see its renewal.
+                lapsed = session.scalars(
+                    select(DeliveryOwner.owner)
+                    .where(DeliveryOwner.lease_until <= func.now())
+                    .with_for_update()
+                ).all()
+                if lapsed:
+                    session.execute(delete(DeliveryOwner).where(DeliveryOwner.owner.in_(lapsed)))
+                live = select(DeliveryOwner.owner)
+                dead = and_(Delivery.owner.is_not(None), Delivery.owner.not_in(live))
+            else:
+                # SQLite serves one process: any other owner is a previous run.
+                dead = Delivery.owner != self.owner
             result = session.execute(
                 update(Delivery)
-                .where(Delivery.status == "sending", Delivery.owner.in_(dead))
+                .where(Delivery.status == "sending", dead)
                 .values(status="pending", owner=None)
+                .returning(Delivery.owner)
             )
-        count: int = result.rowcount  # type: ignore[attr-defined]
-        log.warning(
-            "requeued %d deliveries left in flight by %d stopped process(es)", count, len(dead)
-        )
-        return count
-
-    def _is_dead(self, session: Session, owner: str) -> bool:
-        if not self._postgres:
-            return True  # SQLite serves one process: any other owner is a previous run.
-        got = session.execute(
-            text("select pg_try_advisory_xact_lock(hashtextextended(:owner, 0))"), {"owner": owner}
-        ).scalar_one()
-        return bool(got)
+            owners = [owner for (owner,) in result]
+        if owners:
+            log.warning(
+                "requeued %d deliveries left in flight by %d stopped process(es)",
+                len(owners),
+                len(set(owners)),
+            )
+        return len(owners)
 
     # --- planning -------------------------------------------------------------------------
 
@@ -161,6 +214,8 @@ class Ledger:
         take them now. Each comes with its chat's language as it is now, not as it was when
         the chat subscribed."""
         with Session(self._engine) as session, session.begin():
+            # Renewed first, in this transaction: nothing is claimed under a lapsed lease.
+            self._renew(session)
             ids = session.scalars(
                 select(Delivery.id)
                 .join(Subscription, Subscription.id == Delivery.subscription_id)
@@ -183,40 +238,83 @@ class Ledger:
                 .where(Delivery.id.in_(ids))
                 .values(status="sending", owner=self.owner, attempts=Delivery.attempts + 1)
             )
+            # Parts go out in order, each recorded before the next: their count is where to resume.
+            parts_sent = (
+                select(func.count())
+                .where(DeliveryPart.delivery_id == Delivery.id)
+                .correlate(Delivery)
+                .scalar_subquery()
+            )
             rows = session.execute(
                 _with_recipient(
-                    select(Delivery.id, Delivery.digest_key, Delivery.due_at, Delivery.attempts)
+                    select(
+                        Delivery.id,
+                        Delivery.digest_key,
+                        Delivery.due_at,
+                        Delivery.attempts,
+                        parts_sent.label("parts_sent"),
+                    )
                 )
                 .where(Delivery.id.in_(ids))
                 .order_by(Delivery.due_at, Delivery.id)
             ).all()
-            return [Claimed(r.id, r.digest_key, r.due_at, r.attempts, _recipient(r)) for r in rows]
+            return [
+                Claimed(r.id, r.digest_key, r.due_at, r.attempts, _recipient(r), r.parts_sent)
+                for r in rows
+            ]
 
-    def settle(self, outcomes: Sequence[Settled]) -> None:
-        """Write what became of many deliveries in one transaction; `blocked` also marks the
-        chat unreachable, so that its other digests wait for it rather than fail one by one.
+    def settle(self, outcomes: Sequence[Settled | PartSent]) -> None:
+        """Write what became of many deliveries, and the parts sent, in one transaction;
+        `blocked` also marks the chat unreachable, so that its other digests wait for it rather
+        than fail one by one. Only rows we still own: one taken back from us while our lease
+        had lapsed is someone else's now.
 
         A commit per delivery costs a disk flush each on SQLite, and the dispatcher writes
         the outcomes of a few milliseconds together.
         """
-        if not outcomes:
+        parts = [p for p in outcomes if isinstance(p, PartSent)]
+        settled = [o for o in outcomes if isinstance(o, Settled)]
+        if not settled and not parts:
             return
         mine = and_(Delivery.id == bindparam("b_id"), Delivery.owner == self.owner)
         done = [
             {"b_id": o.delivery_id, "b_status": o.status, "b_at": o.at, "b_detail": _cut(o.detail)}
-            for o in outcomes
+            for o in settled
             if o.status != "pending"
         ]
         again = [
             {"b_id": o.delivery_id, "b_at": o.at, "b_detail": _cut(o.detail)}
-            for o in outcomes
+            for o in settled
             if o.status == "pending"
         ]
-        blocked = [o.delivery_id for o in outcomes if o.status == "blocked"]
+        blocked = [o.delivery_id for o in settled if o.status == "blocked"]
         # A plain executemany on the session's connection: the ORM takes a list of parameters
         # for its bulk update by primary key, which refuses the owner condition.
         with Session(self._engine) as session, session.begin():
+            # Renewed first: a process whose lease lapsed re-establishes it before finishing.
+            self._renew(session)
             connection = session.connection()
+            if parts:
+                owned = set(
+                    connection.scalars(
+                        select(Delivery.id).where(
+                            Delivery.id.in_({p.delivery_id for p in parts}),
+                            Delivery.owner == self.owner,
+                            Delivery.status == "sending",
+                        )
+                    )
+                )
+                rows = [
+                    {"delivery_id": p.delivery_id, "part": p.part, "sent_at": p.at}
+                    for p in parts
+                    if p.delivery_id in owned
+                ]
+                if rows:
+                    connection.execute(
+                        _insert_into(session, DeliveryPart)
+                        .values(rows)
+                        .on_conflict_do_nothing(index_elements=["delivery_id", "part"])
+                    )
             if blocked:
                 chats = (
                     select(Subscription.chat_id)
@@ -332,8 +430,12 @@ def plan_pending(
 
 
 def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
+    return _insert_into(session, Delivery)
+
+
+def _insert_into(session: Session, table: type[Base]) -> postgresql.Insert | sqlite.Insert:
     dialect = session.get_bind().dialect.name
-    return postgresql.insert(Delivery) if dialect == "postgresql" else sqlite.insert(Delivery)
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def _with_recipient(query: AnySelect) -> AnySelect:

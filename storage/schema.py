@@ -110,3 +110,30 @@ class Delivery(Base):
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     detail: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class DeliveryPart(Base):
+    """A part of a multi-message digest that went out: a retry resumes after the last one.
+
+    The last part has no row: the delivery's `sent` says it went out.
+    """
+
+    __tablename__ = "delivery_parts"
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    part: Mapped[int] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeliveryOwner(Base):
+    """A process that may hold deliveries in flight, alive until `lease_until` (PostgreSQL's
+    clock), which it renews while it runs. Rows `sending` under an owner whose lease lapsed
+    (or that has none) go back to the queue; rows of a live owner never do, whatever happened
+    to its connections."""
+
+    __tablename__ = "delivery_owners"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -37,18 +37,20 @@ class RetryPolicy:
 
 
 Call = Callable[[dict[str, Any]], Awaitable[object]]
-SendStatus = Literal["sent", "blocked", "failed"]
+SendStatus = Literal["sent", "blocked", "failed", "rejected"]
 
 
 @dataclass(frozen=True, slots=True)
 class Sent:
     """What became of one request: `sent` (with the message, for a send), `blocked` (the chat
-    blocked or removed the bot: 403) or `failed`; and, either way, the chat's new id when it
-    turned out to have moved (a group that became a supergroup)."""
+    blocked or removed the bot: 403), `rejected` (a 400: the same request would be refused
+    again) or `failed` (worth trying later); and, either way, the chat's new id when it turned
+    out to have moved (a group that became a supergroup), and Telegram's words when it failed."""
 
     status: SendStatus
     message: TelegramMessage | None = None
     moved_to: int | None = None
+    detail: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -135,7 +137,7 @@ class TelegramSender:
                 wait = _seconds(exc.retry_after)
                 if wait > self._policy.max_retry_after:
                     log.error("chat %s: flood wait of %.0f s is too long; dropped", chat_id, wait)
-                    return Sent("failed", moved_to=moved)
+                    return Sent("failed", moved_to=moved, detail=f"flood wait of {wait:.0f} s")
                 log.warning("chat %s: flood limit, retrying in %.1f s", chat_id, wait)
                 await self._sleep(wait)
             except ChatMigrated as exc:
@@ -158,11 +160,11 @@ class TelegramSender:
                     payload = as_plain_text(payload)
                     continue
                 log.error("chat %s: message rejected: %s", chat_id, exc.message)
-                return Sent("failed", moved_to=moved)
+                return Sent("rejected", moved_to=moved, detail=exc.message)
             except NetworkError as exc:
                 if attempt == self._policy.attempts:
                     log.error("chat %s: giving up after %d attempts: %s", chat_id, attempt, exc)
-                    return Sent("failed", moved_to=moved)
+                    return Sent("failed", moved_to=moved, detail=str(exc))
                 log.warning("chat %s: %s; retrying in %.1f s", chat_id, exc, backoff)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, self._policy.max_backoff)

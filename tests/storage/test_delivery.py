@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import Engine
 
-from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
+from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome, Parts
 from briefings.digests import digests
 from briefings.library import Library
 from briefings.loader import Seeds
@@ -81,7 +81,7 @@ class Gated:
         self._others = others
         self._all_others = asyncio.Event()
 
-    async def deliver(self, chat_key: str, reply: Reply) -> Outcome:
+    async def deliver(self, chat_key: str, reply: Reply, parts: Parts) -> Outcome:
         if chat_key == self.slow:
             await self._all_others.wait()
         self.sent.append(chat_key)
@@ -116,7 +116,7 @@ class Stopper:
         self.run: asyncio.Task[object] | None = None
         self.b_sent = asyncio.Event()
 
-    async def deliver(self, chat_key: str, reply: Reply) -> Outcome:
+    async def deliver(self, chat_key: str, reply: Reply, parts: Parts) -> Outcome:
         if chat_key == "b":
             await asyncio.sleep(0.001)  # after `a`'s write: `b` waits for the next group
             self.b_sent.set()
@@ -160,7 +160,7 @@ class _Slow:
         self.started = 0
         self.sent: list[str] = []
 
-    async def deliver(self, chat_key: str, reply: Reply) -> Outcome:
+    async def deliver(self, chat_key: str, reply: Reply, parts: Parts) -> Outcome:
         self.started += 1
         await asyncio.sleep(0.05)
         self.sent.append(chat_key)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import Engine
 
-from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
+from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome, Parts
 from briefings.digests import digests
 from briefings.library import Library
 from briefings.loader import Seeds
@@ -70,7 +70,8 @@ def test_missed_beyond_grace_is_skipped_not_sent(engine: Engine, seeds: Seeds) -
 
 
 def test_recovery_requeues_rows_of_a_stopped_process(engine: Engine, seeds: Seeds) -> None:
-    dead = Ledger(engine, "dead")
+    # Stopped without a word: on PostgreSQL its lease ran out (here, at once).
+    dead = Ledger(engine, "dead", lease=timedelta(0))
     _subscribe(engine, seeds, "1")
     at = SEOUL_0730_DAY1
     assert len(dead.claim(at, 10)) == 2
@@ -106,7 +107,7 @@ class Transcript:
         self.sent: list[tuple[str, str]] = []
         self.script = script or {}
 
-    async def deliver(self, chat_key: str, reply: Reply) -> Outcome:
+    async def deliver(self, chat_key: str, reply: Reply, parts: Parts) -> Outcome:
         outcomes = self.script.get(chat_key)
         outcome = outcomes.pop(0) if outcomes else Outcome.SENT
         if outcome is Outcome.SENT:

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func, insert, select
 from bot.runtime import serve
 from bot.scheduling import DigestScheduler, SimulatedClock
 from bot.settings import Settings
-from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome
+from briefings.delivery import DeliveryPolicy, Dispatcher, Outcome, Parts
 from briefings.digests import digest_reply, digests
 from briefings.dossier import Visit
 from briefings.library import Library
@@ -497,7 +497,7 @@ class Stopwatch:
     clock: Callable[[], datetime]
     sent: list[tuple[str, datetime]] = field(default_factory=list)
 
-    async def deliver(self, chat_key: str, reply: Reply) -> Outcome:
+    async def deliver(self, chat_key: str, reply: Reply, parts: Parts) -> Outcome:
         self.sent.append((chat_key, self.clock()))
         return Outcome.SENT
 
