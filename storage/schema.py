@@ -110,3 +110,14 @@ class Delivery(Base):
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     detail: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class SeenRequest(Base):
+    """A platform request already taken on (a Slack event or command, a Telegram update): the
+    primary key lets exactly one delivery of it through, across processes. Rows older than any
+    redelivery are pruned."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
