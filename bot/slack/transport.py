@@ -197,7 +197,8 @@ class SlackTransport:
 def request_key(body: dict[str, Any]) -> str | None:
     """What identifies one request across its deliveries: an event's `event_id`, a slash
     command's or an interaction's `trigger_id` (unique per invocation), else a button press by
-    who pressed it and when. None for what needs no answer twice-guarded (url_verification)."""
+    who pressed it and when. None for what carries none and is never answered twice anyway
+    (url_verification, ssl_check)."""
     if body.get("type") == "event_callback" and body.get("event_id"):
         return f"slack:event:{body['event_id']}"
     if body.get("trigger_id"):
