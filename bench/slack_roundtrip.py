@@ -51,6 +51,7 @@ from fakes.slack_api import (
 from storage.chats import SqlChatStates
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from storage.seen import SqlSeenRequests
 
 RUNS = 300
 WARMUP = 10
@@ -132,6 +133,7 @@ async def serve(api_url: str) -> None:
             conversation=Conversation(library, SqlChatStates(engine), lambda: now),
             renderer=Renderer(),
             http=ours,
+            seen=SqlSeenRequests(engine),
         )
         bare.add_post(EVENTS_PATH, _route(_bare_app(api_url)))
         echo = HttpServer("127.0.0.1", 0)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.http import HttpServer
     from briefings.conversation import Conversation
     from briefings.delivery import DigestSender
+    from briefings.ports import SeenRequests
     from briefings.rendering.renderer import Renderer
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class _Shared:
     conversation: "Conversation"
     renderer: "Renderer"
     http: "HttpServer"
+    seen: "SeenRequests"
 
 
 def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -> Wiring:
@@ -68,6 +70,7 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     from storage.engine import make_engine
     from storage.ledger import Ledger
     from storage.migrate import upgrade
+    from storage.seen import SqlSeenRequests
 
     library = Library(load_seeds(settings.seeds_dir))
     engine = make_engine(settings.database_url)
@@ -82,6 +85,7 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
         conversation=conversation,
         renderer=Renderer(),
         http=HttpServer(settings.http_host, settings.http_port),
+        seen=SqlSeenRequests(engine),
     )
     wiring = Wiring(engine)
     senders: dict[str, DigestSender] = {}
@@ -136,6 +140,7 @@ def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSen
         webhook_secret=secret.get_secret_value() if secret else None,
         http=shared.http if settings.telegram_webhook_url else None,
         send_rate=settings.telegram_send_rate,
+        seen=shared.seen,
     )
     wiring.services.append((f"Telegram ({telegram.mode})", telegram))
     senders["telegram"] = TelegramDigestSender(
@@ -158,6 +163,7 @@ def _add_slack(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSender
         app_token=app_token.get_secret_value() if app_token else None,
         api_url=settings.slack_api_url,
         http=shared.http,
+        seen=shared.seen,
         teams=settings.slack_teams,
     )
     wiring.services.append((f"Slack ({slack.mode})", slack))

@@ -91,8 +91,12 @@ class Conversation:
             return Answer(self._press(scope, incoming.action), in_place=True)
         outcome = answer(scope, incoming.text or "", words=incoming.words)
         if outcome.effects:
-            if not await self._may_change(incoming, state):
-                return Answer(notice_reply(Say("admins_only"), scope.lang))
+            refusal = await self._refusal(incoming, state)
+            if refusal is not None:
+                # Said to one person about their own request: in their language where the
+                # platform tells it, whatever the chat's.
+                lang = lang_or_default(incoming.locale, scope.lang)
+                return Answer(notice_reply(refusal, lang))
             self._apply(incoming, scope, outcome.effects)
         return Answer(outcome.reply)
 
@@ -140,23 +144,27 @@ class Conversation:
             )
         return show(scope, action)
 
-    async def _may_change(self, incoming: Incoming, state: ChatState) -> bool:
-        """Private chats change their own settings; a group's or channel's are its admins' (and,
-        for a subscription, its subscriber's) to change."""
+    async def _refusal(self, incoming: Incoming, state: ChatState) -> Say | None:
+        """Why this person may not change the chat's settings, or None when they may.
+
+        Private chats change their own settings; a group's or channel's are its admins' (and, for
+        a subscription, its subscriber's) to change. When the platform cannot be asked, the
+        settings stay as they are: refusing is the safe answer, and the person is told to try
+        again rather than that they lack a right they may well have."""
         if incoming.kind == "private":
-            return True
+            return None
         subscriber = state.subscription.subscriber if state.subscription else None
         if subscriber is not None and subscriber == incoming.user:
-            return True
+            return None
         if incoming.is_admin is None:
             # No way to ask the platform: a shared chat's settings stay as they are.
-            return False
+            return Say("admins_only")
         try:
-            return await incoming.is_admin()
+            admin = await incoming.is_admin()
         except Exception:
-            # Asking the platform failed: refusing is the safe answer, and the user can retry.
             log.warning("could not check whether %s may change %s", incoming.user, incoming.chat)
-            return False
+            return Say("admin_check_failed")
+        return None if admin else Say("admins_only")
 
     def _apply(self, incoming: Incoming, scope: Scope, effects: tuple[Effect, ...]) -> None:
         chat = incoming.chat

@@ -150,4 +150,18 @@ class DeliveryLedger(Protocol):
 
     def settle(self, outcomes: Sequence[Settled | PartSent]) -> None:
         """Write outcomes and parts sent, in one transaction; only rows this owner holds."""
+
+
+# --- deliveries of one request ---------------------------------------------------------------
+
+
+class SeenRequests(Protocol):
+    """Platforms deliver a request again when they think it was missed (Slack's retries,
+    Telegram's webhook after a 5xx or a timeout), and a second process may get the copy. Asked
+    once per delivery by the adapter that received it, keyed by the platform's own identifier of
+    the request (a Slack `event_id` or `trigger_id`, a Telegram `update_id`)."""
+
+    def first_time(self, key: str) -> bool:
+        """Record `key`; True for exactly one caller across every process sharing the store,
+        however many deliveries race, until the record ages out (far beyond any redelivery)."""
         ...

@@ -244,6 +244,13 @@ def server_error(status: int = 500) -> Fault:
     return Fault(status, {}, "Internal Server Error")
 
 
+def api_error(error: str = "fatal_error") -> Fault:
+    """Slack's own refusal: HTTP 200 with `ok: false`, which slack_sdk raises and never retries."""
+    return Fault(
+        200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error})
+    )
+
+
 class FakeSlack:
     def __init__(self, spec: WebApiSpec | None = None) -> None:
         self.spec = spec

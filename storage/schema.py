@@ -137,3 +137,14 @@ class DeliveryOwner(Base):
 
     owner: Mapped[str] = mapped_column(String(64), primary_key=True)
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SeenRequest(Base):
+    """A platform request already taken on (a Slack event or command, a Telegram update): the
+    primary key lets exactly one delivery of it through, across processes. Rows older than any
+    redelivery are pruned."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -9,7 +9,6 @@ permissions are the service's to decide; transport (Bolt, Socket Mode, tasks) is
 """
 
 import logging
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
@@ -35,7 +34,7 @@ from bot.slack.text import split_share, strip_mention, unescape
 from bot.slack.transport import EVENTS_PATH, SlackTransport
 from briefings.conversation import Conversation, Incoming
 from briefings.languages import DEFAULT_LANG
-from briefings.ports import ChatKind, ChatRef
+from briefings.ports import ChatKind, ChatRef, SeenRequests
 from briefings.rendering.dialects import UMBRELLA
 from briefings.rendering.renderer import Message, Renderer
 from briefings.replies import Reply, Say
@@ -45,8 +44,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SLASH_COMMAND = f"/{UMBRELLA}"
-# Messages already answered, by channel and ts: a DM that mentions the bot arrives twice.
-SEEN_SIZE = 1024
 
 __all__ = ["EVENTS_PATH", "PLATFORM", "SlackAdapter"]
 
@@ -110,6 +107,7 @@ class SlackAdapter:
         conversation: Conversation,
         renderer: Renderer,
         api_url: str,
+        seen: SeenRequests,
         signing_secret: str | None = None,
         app_token: str | None = None,
         http: HttpServer | None = None,
@@ -123,6 +121,7 @@ class SlackAdapter:
             signing_secret=signing_secret,
             app_token=app_token,
             http=http,
+            seen=seen,
             retry_handlers=retry_handlers,
             path=path,
         )
@@ -130,7 +129,7 @@ class SlackAdapter:
         self._renderer = renderer
         self._teams = frozenset(teams)
         self._locales = Locales(self.client)
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen = seen
         app = self._transport.app
         app.command(SLASH_COMMAND)(self._on_command)
         app.event("app_mention")(self._on_mention)
@@ -185,14 +184,12 @@ class SlackAdapter:
             self._answer_in_channel(event, context)
 
     def _answer_in_channel(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
-        """A mention or a DM: answered where it was asked, in its thread, once."""
+        """A mention or a DM: answered where it was asked, in its thread, once. A DM that
+        mentions the bot comes as two events (two event ids) for one message, perhaps to two
+        processes: the message itself is the key."""
         channel = str(event.get("channel", ""))
-        key = f"{channel}:{event.get('ts')}"
-        if key in self._seen:
+        if not self._transport.first_time(f"slack:message:{channel}:{event.get('ts')}"):
             return
-        self._seen[key] = None
-        if len(self._seen) > SEEN_SIZE:
-            self._seen.popitem(last=False)
         words = unescape(strip_mention(str(event.get("text", "")), context.bot_user_id))
         ask = Ask(channel, kind_of(channel, event.get("channel_type")), words=words)
         self._answer(context, ask, Channel(channel, event.get("thread_ts")))

@@ -3,7 +3,8 @@
 The locale is remembered for an hour per user so that a conversation costs one lookup, not one
 per message; a failed lookup is remembered too, so a missing `users:read` scope does not slow
 every reply. Whether someone is an admin is asked afresh each time: the conversation service
-asks only when a shared setting would change, and a demoted admin must not keep the right.
+asks only when a shared setting would change, and a demoted admin must not keep the right; a
+failed question there is an error, not a "no", so the person hears to try again.
 """
 
 import asyncio
@@ -53,9 +54,13 @@ class Locales:
         return self._known[user_id][1]
 
     async def is_admin(self, user_id: str) -> bool:
-        """A workspace admin or owner, by Slack's word; an unanswered question is a no."""
-        user = await self._lookup(user_id)
-        return user is not None and bool(user.get("is_admin") or user.get("is_owner"))
+        """A workspace admin or owner, by Slack's word. A question Slack did not answer raises:
+        the conversation service then refuses and asks the person to try again, which a plain
+        "no" would not."""
+        user = await self._ask(user_id)
+        if user is None:
+            raise LookupError(f"users.info said nothing of {user_id}")
+        return bool(user.get("is_admin") or user.get("is_owner"))
 
     def _remember(self, user_id: str, locale: str | None) -> None:
         self._known[user_id] = (self._clock(), locale)
@@ -65,10 +70,13 @@ class Locales:
 
     async def _lookup(self, user_id: str) -> dict[str, Any] | None:
         try:
-            response = await self._client.users_info(user=user_id, include_locale=True)
+            return await self._ask(user_id)
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             # The answer matters more than its language: the caller falls back.
             log.warning("users.info for %s failed: %s", user_id, exc)
             return None
+
+    async def _ask(self, user_id: str) -> dict[str, Any] | None:
+        response = await self._client.users_info(user=user_id, include_locale=True)
         user = response.get("user")
         return user if isinstance(user, dict) else None

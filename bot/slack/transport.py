@@ -5,6 +5,11 @@ Every listener acknowledges first and answers afterwards, in a task owned here: 
 acknowledgement within 3 seconds, and `stop()` must be able to wait for answers in flight. Bolt
 therefore runs with `process_before_response=True` (its own background runner could not be waited
 for), and is only ever dispatched to, never `start()`ed: one asyncio loop.
+
+Slack delivers a request again when it thinks the first was missed, possibly to another process;
+every request is taken on once, by its own identifier, recorded through the `SeenRequests` port
+(the database) before any listener runs. That is transport, not conversation: the service answers
+what a person did, and is never told how many times Slack said so.
 """
 
 import asyncio
@@ -29,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.http import HttpServer
+from briefings.ports import SeenRequests
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,7 @@ class SlackTransport:
         signing_secret: str | None,
         app_token: str | None,
         http: HttpServer | None,
+        seen: SeenRequests,
         retry_handlers: list[AsyncRetryHandler] | None = None,
         path: str = EVENTS_PATH,
     ) -> None:
@@ -79,7 +86,8 @@ class SlackTransport:
             signing_secret=signing_secret or "",
             process_before_response=True,
         )
-        self.app.use(self._skip_retries)
+        self._seen = seen
+        self.app.use(self._once)
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -161,19 +169,47 @@ class SlackTransport:
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
-    async def _skip_retries(
+    async def _once(
         self, req: AsyncBoltRequest, next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
-        """Slack redelivers an event it thinks we missed. We acknowledge before answering, so a
-        retry means the answer is out or on its way: a second one would be a duplicate. The
-        same holds in Socket Mode, where Bolt turns `retry_attempt` into this header."""
-        retry = req.headers.get("x-slack-retry-num", [""])[0]
-        if retry and retry != "0":
-            reason = req.headers.get("x-slack-retry-reason", ["?"])[0]
-            log.info("Slack retry %s (%s) acknowledged and not answered again", retry, reason)
+        """Take each request on once, whichever process it reaches and however often Slack
+        sends it: a retry whose first delivery never arrived is answered, a copy of one taken
+        on is acknowledged and dropped. Slack's retry headers cannot tell the two apart; the
+        request's own identifier, remembered in the database, can."""
+        key = request_key(req.body)
+        if key is not None and not self.first_time(key):
+            retry = req.headers.get("x-slack-retry-num", ["0"])[0]
+            log.info("Slack request %s (retry %s) already taken on: not answered again", key, retry)
             return BoltResponse(status=200, body="")
         await next()
         return None
+
+    def first_time(self, key: str) -> bool:
+        """Whether `key` is new; True when the store cannot say."""
+        try:
+            return self._seen.first_time(key)
+        except Exception:
+            # Without the database a duplicate answer is possible, silence certain: answer.
+            log.warning("could not check whether Slack request %s was seen; answering", key)
+            return True
+
+
+def request_key(body: dict[str, Any]) -> str | None:
+    """What identifies one request across its deliveries: an event's `event_id`, a slash
+    command's or an interaction's `trigger_id` (unique per invocation), else a button press by
+    who pressed it and when. None for what carries none and is never answered twice anyway
+    (url_verification, ssl_check)."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"slack:event:{body['event_id']}"
+    if body.get("trigger_id"):
+        kind = "command" if body.get("command") else "action"
+        return f"slack:{kind}:{body['trigger_id']}"
+    actions = body.get("actions")
+    user = body.get("user")
+    if isinstance(actions, list) and actions and isinstance(user, dict):
+        first = actions[0] if isinstance(actions[0], dict) else {}
+        return f"slack:action:{user.get('id')}:{first.get('action_ts')}"
+    return None
 
 
 async def _guarded(answer: Coroutine[Any, Any, None]) -> None:

@@ -33,7 +33,7 @@ from bot.telegram.sending import PLATFORM, RetryPolicy, Sent, TelegramSender
 from briefings.commands import COMMANDS
 from briefings.conversation import AdminCheck, Conversation, Incoming
 from briefings.languages import LANGS, Lang
-from briefings.ports import ChatKind, ChatRef
+from briefings.ports import ChatKind, ChatRef, SeenRequests
 from briefings.rendering.renderer import Message, Renderer
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class TelegramAdapter:
         send_rate: float | None = None,
         retry: RetryPolicy | None = None,
         poll_timeout: float = 10.0,
+        seen: SeenRequests | None = None,
     ) -> None:
         # Opt in to PTB 22's timedelta periods; the int form is deprecated and warns.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -86,6 +87,10 @@ class TelegramAdapter:
             secrets.token_urlsafe(32) if webhook_url else None
         )
         self._poll_timeout = poll_timeout
+        # Webhook updates Telegram delivers again (after a 5xx or a timeout, perhaps to another
+        # process) are taken on once; the bot's id (the token's public half) scopes update ids.
+        self._seen = seen
+        self._bot_id = token.partition(":")[0]
         self.sender = TelegramSender(app.bot, retry, rate=send_rate)
 
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
@@ -197,8 +202,9 @@ class TelegramAdapter:
         assert chat is not None  # both handlers return earlier without one
         kind = _KINDS.get(chat.type, "group")
         is_admin: AdminCheck | None = None
-        if kind == "group" and message is not None and message.sender_chat == chat:
-            is_admin = _yes  # an anonymous admin writes as the group itself
+        if kind != "private" and message is not None and message.sender_chat == chat:
+            # An anonymous admin writes as the group itself; in a channel only admins post.
+            is_admin = _yes
         elif kind == "group" and user is not None:
             user_id = user.id
 
@@ -244,8 +250,23 @@ class TelegramAdapter:
             update = Update.de_json(data, self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400)
+        # Asked last, once the update is accepted: one refused (a status that makes Telegram
+        # resend) must not be remembered as taken on.
+        if not self._first_time(update.update_id):
+            log.info("Telegram update %s already taken on: not handled again", update.update_id)
+            return web.Response(status=200)
         await self.application.update_queue.put(update)
         return web.Response(status=200)
+
+    def _first_time(self, update_id: int) -> bool:
+        if self._seen is None:
+            return True
+        try:
+            return self._seen.first_time(f"telegram:{self._bot_id}:update:{update_id}")
+        except Exception:
+            # Without the database a duplicate answer is possible, silence certain: handle it.
+            log.warning("could not check whether update %s was seen; handling it", update_id)
+            return True
 
 
 async def _yes() -> bool:

@@ -1,0 +1,82 @@
+"""`SqlSeenRequests` on SQLite and PostgreSQL: one first time per key, however many ask at once
+from however many engines (processes); old keys pruned; any key fits."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from threading import Barrier
+
+from sqlalchemy import Engine, func, inspect, select
+
+from storage.engine import make_engine
+from storage.migrate import downgrade, upgrade
+from storage.schema import SeenRequest
+from storage.seen import MAX_KEY, PRUNE_EVERY, RETENTION, SqlSeenRequests
+
+T0 = datetime(2024, 8, 27, 0, 0, tzinfo=UTC)
+
+
+def test_a_key_is_new_once(engine: Engine) -> None:
+    seen = SqlSeenRequests(engine)
+    assert [seen.first_time(k) for k in ("a", "b", "a", "b", "c")] == [
+        True,
+        True,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_racing_processes_get_one_first_time_between_them(
+    engine: Engine, database_url: str
+) -> None:
+    """Eight engines (as eight processes), each asking for the same keys at the same moment."""
+    engines = [engine] + [make_engine(database_url) for _ in range(7)]
+    try:
+        ports = [SqlSeenRequests(e) for e in engines]
+        for key in (f"race-{n}" for n in range(5)):
+            start = Barrier(len(ports))
+
+            def ask(port: SqlSeenRequests, key: str = key, start: Barrier = start) -> bool:
+                start.wait()
+                return port.first_time(key)
+
+            with ThreadPoolExecutor(len(ports)) as pool:
+                answers = list(pool.map(ask, ports))
+            assert answers.count(True) == 1, key
+    finally:
+        for other in engines[1:]:
+            other.dispose()
+
+
+def test_keys_older_than_any_redelivery_are_pruned(engine: Engine) -> None:
+    clock = [T0]
+    seen = SqlSeenRequests(engine, clock=lambda: clock[0])
+    assert seen.first_time("old")
+    clock[0] = T0 + RETENTION - timedelta(minutes=1)  # a prune is due; "old" is not yet old
+    assert seen.first_time("recent")
+    assert not seen.first_time("old")
+    clock[0] = T0 + RETENTION + PRUNE_EVERY  # the next prune: "old" is past its retention
+    assert seen.first_time("newer")
+    with engine.connect() as connection:
+        kept = set(connection.scalars(select(SeenRequest.key)))
+    assert kept == {"recent", "newer"}
+
+
+def test_a_key_too_long_for_the_column_is_kept_as_its_hash(engine: Engine) -> None:
+    seen = SqlSeenRequests(engine)
+    long_key, other = "k" * 500, "k" * 499 + "j"
+    assert seen.first_time(long_key)
+    assert not seen.first_time(long_key)
+    assert seen.first_time(other)
+    with engine.connect() as connection:
+        longest = connection.scalar(select(func.max(func.length(SeenRequest.key))))
+    assert longest is not None
+    assert longest <= MAX_KEY
+
+
+def test_the_migration_goes_down_and_up_again(engine: Engine) -> None:
+    assert "seen_requests" in inspect(engine).get_table_names()
+    downgrade(engine, "0004")
+    assert "seen_requests" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert SqlSeenRequests(engine).first_time("after the round trip")
