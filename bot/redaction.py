@@ -12,8 +12,9 @@ _MIN_LENGTH = 6
 # whole). Module state on purpose: the log record factory is process-wide, and a secret made
 # after start-up (a generated webhook secret) must join the ones from the settings.
 _secrets: list[str] = []
-# Whether the record factory is in place: one wrapper however often secrets are added.
-_factory_installed: list[bool] = []
+# Marks our factory, so adding secrets wraps it once, yet a factory someone restored over it (a
+# test's logging capture) gets it back.
+_MARK = "_briefings_redaction"
 
 
 def install_redaction(secrets: Iterable[str | None]) -> None:
@@ -25,10 +26,9 @@ def install_redaction(secrets: Iterable[str | None]) -> None:
     """
     known = set(_secrets) | {s for s in secrets if s and len(s) >= _MIN_LENGTH}
     _secrets[:] = sorted(known, key=len, reverse=True)
-    if _factory_installed or not _secrets:
-        return
-    _factory_installed.append(True)
     previous = logging.getLogRecordFactory()
+    if getattr(previous, _MARK, False) or not _secrets:
+        return
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
@@ -48,6 +48,7 @@ def install_redaction(secrets: Iterable[str | None]) -> None:
             record.stack_info = mask(record.stack_info)
         return record
 
+    setattr(factory, _MARK, True)
     logging.setLogRecordFactory(factory)
 
 
