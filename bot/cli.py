@@ -243,7 +243,14 @@ def run(clock_start: datetime | None = None, clock_speed: float = 1.0) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    asyncio.run(serve(settings, clock_start=clock_start, clock_speed=clock_speed))
+    from bot.startup import StartupFailed
+
+    try:
+        asyncio.run(serve(settings, clock_start=clock_start, clock_speed=clock_speed))
+    except StartupFailed as exc:
+        # One line an operator can act on; never a traceback, which has carried the token.
+        print(f"briefing-bot run: {exc}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

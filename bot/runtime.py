@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import uuid
@@ -22,14 +23,18 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from bot.http import HttpServer
+    from bot.http import HealthCheck, HttpServer
     from briefings.conversation import Conversation
     from briefings.delivery import DigestSender
+    from briefings.loader import Seeds
     from briefings.ports import SeenRequests
     from briefings.rendering.renderer import Renderer
+    from storage.engine import ProcessLock
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+# Seconds `/healthz` waits for the database before calling it unreachable.
+HEALTH_TIMEOUT = 5.0
 
 
 class Service(Protocol):
@@ -47,6 +52,13 @@ class Wiring:
 
     engine: "Engine"
     services: list[tuple[str, Service]] = field(default_factory=list)
+    # Held while the process runs on a SQLite file (see storage/engine.py).
+    lock: "ProcessLock | None" = None
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.lock is not None:
+            self.lock.release()
 
 
 @dataclass(frozen=True)
@@ -59,22 +71,69 @@ class _Shared:
 
 
 def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -> Wiring:
+    """Build everything, touching nothing outside but the database (opened, locked, migrated).
+
+    Raises `StartupFailed` when the seeds or the database cannot be used.
+    """
+    from bot.startup import seeds_failed
+    from briefings.loader import SeedsInvalid, load_seeds
+
+    try:
+        seeds = load_seeds(settings.seeds_dir)
+    except SeedsInvalid:
+        raise seeds_failed(settings.seeds_dir) from None
+    wiring = _open_database(settings.database_url)
+    try:
+        _wire(settings, clock_start, clock_speed, seeds, wiring)
+    except BaseException:
+        wiring.close()
+        raise
+    return wiring
+
+
+def _open_database(url: str) -> Wiring:
+    """The engine, the one-process lock of a SQLite file, and the schema brought up to date."""
+    from bot.startup import database_failed
+    from storage.engine import make_engine, single_process_lock
+    from storage.migrate import upgrade
+
+    engine: Engine | None = None
+    lock: ProcessLock | None = None
+    try:
+        engine = make_engine(url)
+        # Before the migrations: a second process must not even migrate a live one's file.
+        lock = single_process_lock(url)
+        upgrade(engine)
+    except Exception as exc:
+        # A folder that cannot be made, a file that is not a database, a server that refuses,
+        # a file in use: all the operator's to fix, and said so in one line.
+        if lock is not None:
+            lock.release()
+        if engine is not None:
+            engine.dispose()
+        raise database_failed(url, exc) from None
+    return Wiring(engine, lock=lock)
+
+
+def _wire(
+    settings: Settings,
+    clock_start: datetime | None,
+    clock_speed: float,
+    seeds: "Seeds",
+    wiring: Wiring,
+) -> None:
     from bot.http import HttpServer
     from bot.scheduling import DigestScheduler, SimulatedClock
     from briefings.conversation import Conversation
     from briefings.delivery import DeliveryPolicy, Dispatcher
     from briefings.library import Library
-    from briefings.loader import load_seeds
     from briefings.rendering.renderer import Renderer
     from storage.chats import SqlChatStates
-    from storage.engine import make_engine
     from storage.ledger import Ledger
-    from storage.migrate import upgrade
     from storage.seen import SqlSeenRequests
 
-    library = Library(load_seeds(settings.seeds_dir))
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+    library = Library(seeds)
+    engine = wiring.engine
     clock: Clock = SimulatedClock(clock_start, clock_speed) if clock_start else real_clock
     ledger = Ledger(engine, owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     conversation = Conversation(
@@ -87,7 +146,7 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
         http=HttpServer(settings.http_host, settings.http_port),
         seen=SqlSeenRequests(engine),
     )
-    wiring = Wiring(engine)
+    shared.http.health = _database_health(engine)
     senders: dict[str, DigestSender] = {}
     if settings.telegram_bot_token is not None:
         _add_telegram(shared, wiring, senders)
@@ -116,7 +175,20 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     )
     label = "digest scheduler" + (f" (simulated clock, x{clock_speed:g})" if clock_start else "")
     wiring.services.append((label, scheduler))
-    return wiring
+
+
+def _database_health(engine: "Engine") -> "HealthCheck":
+    """`/healthz`'s question, asked off the loop (a connection attempt blocks), with a deadline
+    so a database that does not answer at all reads as unreachable rather than hanging."""
+    from storage.engine import reachable
+
+    async def check() -> bool:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(reachable, engine), HEALTH_TIMEOUT)
+        except TimeoutError:
+            return False
+
+    return check
 
 
 def _simulated_tick(speed: float) -> float:
@@ -125,19 +197,25 @@ def _simulated_tick(speed: float) -> float:
 
 
 def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSender]") -> None:
+    from bot.redaction import install_redaction
     from bot.telegram.adapter import TelegramAdapter
     from bot.telegram.digests import TelegramDigestSender
 
     settings = shared.settings
     assert settings.telegram_bot_token is not None
-    secret = settings.telegram_webhook_secret
+    given = settings.telegram_webhook_secret
+    secret = given.get_secret_value() if given else None
+    if secret is None and settings.telegram_webhook_url:
+        # Made here rather than in the adapter, so it is masked like any other secret.
+        secret = secrets.token_urlsafe(32)
+    install_redaction([secret])
     telegram = TelegramAdapter(
         token=settings.telegram_bot_token.get_secret_value(),
         api_url=settings.telegram_api_url,
         conversation=shared.conversation,
         renderer=shared.renderer,
         webhook_url=settings.telegram_webhook_url,
-        webhook_secret=secret.get_secret_value() if secret else None,
+        webhook_secret=secret,
         http=shared.http if settings.telegram_webhook_url else None,
         send_rate=settings.telegram_send_rate,
         seen=shared.seen,
@@ -177,34 +255,62 @@ async def serve(
     clock_start: datetime | None = None,
     clock_speed: float = 1.0,
 ) -> None:
-    """Run until `stop` is set (or a signal arrives); every started service is stopped."""
+    """Run until `stop` is set (or a signal arrives); every started service is stopped.
+
+    Raises `StartupFailed` (one line, masked) when a service, the seeds or the database cannot
+    be used at start-up.
+    """
+    from sqlalchemy.engine import make_url
+
     from bot.redaction import install_redaction
+    from bot.startup import StartupFailed, service_failed
 
     install_redaction(
-        s.get_secret_value() if s else None
-        for s in (
-            settings.telegram_bot_token,
-            settings.telegram_webhook_secret,
-            settings.slack_bot_token,
-            settings.slack_signing_secret,
-            settings.slack_app_token,
-        )
+        [
+            *(
+                s.get_secret_value() if s else None
+                for s in (
+                    settings.telegram_bot_token,
+                    settings.telegram_webhook_secret,
+                    settings.slack_bot_token,
+                    settings.slack_signing_secret,
+                    settings.slack_app_token,
+                )
+            ),
+            make_url(settings.database_url).password,
+        ]
     )
-    wiring = wire(settings, clock_start, clock_speed)
+    try:
+        wiring = wire(settings, clock_start, clock_speed)
+    except StartupFailed:
+        raise
+    except Exception as exc:  # an adapter that cannot be built from these settings
+        raise service_failed("set-up", exc, **_addresses(settings)) from None
     stop = stop or asyncio.Event()
     _on_signals(stop.set)
     started: list[tuple[str, Service]] = []
     try:
         for name, service in wiring.services:
-            await service.start()
+            try:
+                await service.start()
+            except Exception as exc:
+                raise service_failed(name, exc, **_addresses(settings)) from None
             started.append((name, service))
             print(f"started: {name}", flush=True)
         await stop.wait()
     finally:
         for name, service in reversed(started):
             await _quietly(service.stop, name)
-        wiring.engine.dispose()
+        wiring.close()
         print("stopped", flush=True)
+
+
+def _addresses(settings: Settings) -> dict[str, str]:
+    return {
+        "telegram_api": settings.telegram_api_url,
+        "slack_api": settings.slack_api_url,
+        "http": f"{settings.http_host}:{settings.http_port}",
+    }
 
 
 def _on_signals(callback: Callable[[], None]) -> None:

@@ -98,6 +98,9 @@ class Scope:
     private: bool = True
     # Whether this chat can keep settings and receive digests (the console cannot).
     persistent: bool = True
+    # False while storage is down: `state` is then the defaults, not what the chat chose, and
+    # a command that reports stored settings says it cannot rather than answer from them.
+    stored: bool = True
 
     @property
     def today(self) -> date:
@@ -337,6 +340,8 @@ def subscribe(scope: Scope, args: str) -> Reply | Outcome:
 def unsubscribe(scope: Scope, args: str) -> Reply | Outcome:
     if not scope.persistent:
         return notice_reply(Say("subscribe_unavailable"), scope.lang)
+    if not scope.stored:
+        return notice_reply(Say("storage_unavailable"), scope.lang)
     if scope.state.subscription is None:
         return notice_reply(Say("not_subscribed"), scope.lang)
     return Outcome(notice_reply(Say("unsubscribed"), scope.lang), (Unsubscribe(),))
@@ -345,6 +350,8 @@ def unsubscribe(scope: Scope, args: str) -> Reply | Outcome:
 def subscriptions(scope: Scope, args: str) -> Reply:
     if not scope.persistent:
         return notice_reply(Say("subscribe_unavailable"), scope.lang)
+    if not scope.stored:
+        return notice_reply(Say("storage_unavailable"), scope.lang)
     current = scope.state.subscription
     if current is None:
         return notice_reply(Say("not_subscribed"), scope.lang)

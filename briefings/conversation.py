@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from briefings.actions import Action
 from briefings.commands import (
@@ -25,7 +26,14 @@ from briefings.commands import (
 from briefings.dossier import Visit
 from briefings.languages import DEFAULT_LANG, Lang, lang_or_default
 from briefings.library import Library
-from briefings.ports import ChatKind, ChatRef, ChatState, ChatStates, Subscription
+from briefings.ports import (
+    ChatKind,
+    ChatRef,
+    ChatState,
+    ChatStates,
+    StorageUnavailable,
+    Subscription,
+)
 from briefings.replies import Reply, Say
 from briefings.views import notice_reply
 
@@ -34,6 +42,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # Asked only when a shared chat's settings would change (Telegram: getChatMember).
 AdminCheck = Callable[[], Awaitable[bool]]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,37 +90,61 @@ class Conversation:
         return self._library
 
     async def handle(self, incoming: Incoming) -> Answer:
-        """Answer one message or button press. Never raises on what a user sent."""
-        state = self._states.state(incoming.chat)
+        """Answer one message or button press. Never raises on what a user sent, nor when
+        storage is down: reading needs no storage (a chat's unreadable state falls back to the
+        defaults), and what would change or report stored settings apologises instead."""
+        try:
+            state, stored = self._states.state(incoming.chat), True
+        except StorageUnavailable as exc:
+            log.warning("chat state unavailable, answering with the defaults: %s", exc)
+            state, stored = ChatState(), False
         if not state.reachable:
             # The chat wrote to us, so it can hear us again: its digests resume.
-            self._states.set_reachable(incoming.chat, True)
-        scope = self._scope(incoming, state)
+            self._quietly(self._states.set_reachable, incoming.chat, True)
+        scope = self._scope(incoming, state, stored)
         if incoming.action is not None:
             return Answer(self._press(scope, incoming.action), in_place=True)
         outcome = answer(scope, incoming.text or "", words=incoming.words)
         if outcome.effects:
+            if not stored:
+                return Answer(_storage_unavailable(scope.lang))
             refusal = await self._refusal(incoming, state)
             if refusal is not None:
                 # Said to one person about their own request: in their language where the
                 # platform tells it, whatever the chat's.
                 lang = lang_or_default(incoming.locale, scope.lang)
                 return Answer(notice_reply(refusal, lang))
-            self._apply(incoming, scope, outcome.effects)
+            try:
+                self._apply(incoming, scope, outcome.effects)
+            except StorageUnavailable as exc:
+                # Storage went down between the read and the write: the change did not happen
+                # (each write is one transaction), so the confirmation would be untrue.
+                log.warning("chat settings not saved: %s", exc)
+                return Answer(_storage_unavailable(scope.lang))
         return Answer(outcome.reply)
 
     # --- what the platform tells us about a chat ------------------------------------------------
 
+    # During a storage outage these facts are logged and lost; each recurs (the next send to a
+    # chat that blocked the bot fails again, Telegram names a group's new id at every send).
+
     def chat_gone(self, chat: ChatRef) -> None:
         """The chat blocked or removed the bot: digests wait until it is back."""
-        self._states.set_reachable(chat, False)
+        self._quietly(self._states.set_reachable, chat, False)
 
     def chat_back(self, chat: ChatRef) -> None:
-        self._states.set_reachable(chat, True)
+        self._quietly(self._states.set_reachable, chat, True)
 
     def chat_moved(self, chat: ChatRef, new_key: str) -> None:
         """A Telegram group became a supergroup: everything follows it to the new id."""
-        self._states.migrate(chat, new_key)
+        self._quietly(self._states.migrate, chat, new_key)
+
+    def _quietly(self, write: Callable[[ChatRef, _T], object], chat: ChatRef, value: _T) -> None:
+        """A write the user did not ask for: an outage must not cost them their answer."""
+        try:
+            write(chat, value)
+        except StorageUnavailable as exc:
+            log.warning("could not record %s for %s: %s", write.__name__, chat, exc)
 
     # --- policy -----------------------------------------------------------------------------
 
@@ -122,7 +155,7 @@ class Conversation:
         """The chat's chosen visit while the seeds still have it, else the clock's."""
         return self._library.visit(state.visit) or self._library.current(now)
 
-    def _scope(self, incoming: Incoming, state: ChatState) -> Scope:
+    def _scope(self, incoming: Incoming, state: ChatState, stored: bool = True) -> Scope:
         now = self._clock()
         return Scope(
             library=self._library,
@@ -132,6 +165,7 @@ class Conversation:
             state=state,
             private=incoming.kind == "private",
             persistent=self._persistent,
+            stored=stored,
         )
 
     def _press(self, scope: Scope, payload: str) -> Reply:
@@ -185,3 +219,7 @@ class Conversation:
                 self._states.subscribe(chat, subscription, plan, scope.now)
             elif isinstance(effect, Unsubscribe):
                 self._states.unsubscribe(chat)
+
+
+def _storage_unavailable(lang: Lang) -> Reply:
+    return notice_reply(Say("storage_unavailable"), lang)

@@ -15,6 +15,15 @@ from briefings.schedule import Digest
 ChatKind = Literal["private", "group", "channel"]
 
 
+class StorageUnavailable(Exception):
+    """The store cannot be reached or used right now (the database is down, refuses
+    connections, or its file is gone).
+
+    Storage raises this, never its driver's errors, so the conversation service can decide
+    what still works during an outage without knowing which database is behind the port.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRef:
     """A conversation on one platform: a Telegram chat id, a Slack channel (or DM) id."""

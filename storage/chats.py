@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from briefings.languages import Lang, is_lang
 from briefings.ports import ChatRef, ChatState, DeliveryProblem, Subscription
 from briefings.schedule import Digest
+from storage.errors import outage_mapped
 from storage.ledger import hhmm, plan_pending, to_time
 from storage.schema import Chat, Delivery
 from storage.schema import Subscription as SubscriptionRow
@@ -59,9 +60,12 @@ _STATE = (
 
 
 class SqlChatStates:
+    """A database outage raises `StorageUnavailable` from every method (see storage/errors.py)."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @outage_mapped
     def state(self, chat: ChatRef) -> ChatState:
         """One read, as every update asks: the chat and its live subscription, joined."""
         with self._engine.connect() as connection:
@@ -86,20 +90,24 @@ class SqlChatStates:
             problem=problem,
         )
 
+    @outage_mapped
     def set_lang(self, chat: ChatRef, lang: Lang) -> None:
         with Session(self._engine) as session, session.begin():
             _get_or_create(session, chat).lang = lang
 
+    @outage_mapped
     def set_visit(self, chat: ChatRef, visit: str | None) -> None:
         with Session(self._engine) as session, session.begin():
             _get_or_create(session, chat).visit_id = visit
 
+    @outage_mapped
     def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
         """Back to reachable, the chat's pending digests are claimable again (the ledger only
         claims rows of reachable chats); those missed meanwhile beyond the grace were skipped."""
         with Session(self._engine) as session, session.begin():
             _get_or_create(session, chat).reachable = reachable
 
+    @outage_mapped
     def migrate(self, old: ChatRef, new_key: str) -> None:
         """The old row takes the new key, so its subscription and delivery history follow.
 
@@ -122,6 +130,7 @@ class SqlChatStates:
                 session.flush()
             moving.chat_key = new_key
 
+    @outage_mapped
     def subscribe(
         self, chat: ChatRef, subscription: Subscription, plan: Sequence[Digest], now: datetime
     ) -> None:
@@ -153,6 +162,7 @@ class SqlChatStates:
                 now=now,
             )
 
+    @outage_mapped
     def unsubscribe(self, chat: ChatRef) -> bool:
         """The row stays, cancelled, with its sent deliveries: see `subscribe`."""
         with Session(self._engine) as session, session.begin():
