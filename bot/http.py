@@ -24,6 +24,11 @@ class HttpServer:
         self._app.router.add_post(path, handler)
         self.routes.append(path)
 
+    def add_get(self, path: str, handler: Route) -> None:
+        """A GET (and HEAD) route: the published book and calendar feed."""
+        self._app.router.add_get(path, handler)
+        self.routes.append(path)
+
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 

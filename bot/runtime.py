@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import uuid
@@ -17,14 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from pydantic import SecretStr
+
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.http import HttpServer
+    from bot.links import SignedLinks
     from briefings.conversation import Conversation
     from briefings.delivery import DigestSender
+    from briefings.library import Library
     from briefings.rendering.renderer import Renderer
 
 log = logging.getLogger(__name__)
@@ -74,15 +79,16 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     upgrade(engine)
     clock: Clock = SimulatedClock(clock_start, clock_speed) if clock_start else real_clock
     ledger = Ledger(engine, owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    http = HttpServer(settings.http_host, settings.http_port)
+    publisher = _publish(settings, library, http)
     conversation = Conversation(
-        library, SqlChatStates(engine), clock, default_lang=settings.default_lang
+        library,
+        SqlChatStates(engine),
+        clock,
+        default_lang=settings.default_lang,
+        publisher=publisher,
     )
-    shared = _Shared(
-        settings=settings,
-        conversation=conversation,
-        renderer=Renderer(),
-        http=HttpServer(settings.http_host, settings.http_port),
-    )
+    shared = _Shared(settings=settings, conversation=conversation, renderer=Renderer(), http=http)
     wiring = Wiring(engine)
     senders: dict[str, DigestSender] = {}
     if settings.telegram_bot_token is not None:
@@ -113,6 +119,32 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     label = "digest scheduler" + (f" (simulated clock, x{clock_speed:g})" if clock_start else "")
     wiring.services.append((label, scheduler))
     return wiring
+
+
+def link_secret(settings: Settings) -> str:
+    """The secret that signs published links: the configured one, else one for this process."""
+    if settings.link_secret is None:
+        log.warning(
+            "BRIEFINGS_LINK_SECRET is not set: links to the book and calendar feed are signed "
+            "with a secret made for this process, and stop working when it stops"
+        )
+        settings.link_secret = SecretStr(secrets.token_urlsafe(32))
+    return settings.link_secret.get_secret_value()
+
+
+def _publish(settings: Settings, library: "Library", http: "HttpServer") -> "SignedLinks | None":
+    """With a public URL, the HTTP server serves the book and the calendar feed, and replies
+    to /book and /calendar carry signed links to them."""
+    if not settings.public_url:
+        return None
+    from bot.links import LinkSigner, SignedLinks
+    from bot.publishing import Publication
+
+    signer = LinkSigner(link_secret(settings).encode(), settings.link_days)
+    # Served by the real clock even when digests replay a simulated one: links expire in
+    # real days, and what a page shows is what the sources had published by now.
+    Publication(library, signer, real_clock).mount(http)
+    return SignedLinks(settings.public_url, signer)
 
 
 def _simulated_tick(speed: float) -> float:
@@ -174,6 +206,8 @@ async def serve(
     """Run until `stop` is set (or a signal arrives); every started service is stopped."""
     from bot.redaction import install_redaction
 
+    if settings.public_url:
+        link_secret(settings)  # made now if unset, so that it is masked like the others
     install_redaction(
         s.get_secret_value() if s else None
         for s in (
@@ -182,6 +216,7 @@ async def serve(
             settings.slack_bot_token,
             settings.slack_signing_secret,
             settings.slack_app_token,
+            settings.link_secret,
         )
     )
     wiring = wire(settings, clock_start, clock_speed)

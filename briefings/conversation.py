@@ -25,7 +25,7 @@ from briefings.commands import (
 from briefings.dossier import Visit
 from briefings.languages import DEFAULT_LANG, Lang, lang_or_default
 from briefings.library import Library
-from briefings.ports import ChatKind, ChatRef, ChatState, ChatStates, Subscription
+from briefings.ports import ChatKind, ChatRef, ChatState, ChatStates, Publisher, Subscription
 from briefings.replies import Reply, Say
 from briefings.views import notice_reply
 
@@ -68,6 +68,7 @@ class Conversation:
         *,
         default_lang: Lang = DEFAULT_LANG,
         persistent: bool = True,
+        publisher: Publisher | None = None,
     ) -> None:
         self._library = library
         self._states = states
@@ -75,6 +76,8 @@ class Conversation:
         self._default_lang = default_lang
         # The console keeps state for a session only and cannot receive digests.
         self._persistent = persistent
+        # Links to the book and calendar feed, when the bot serves them (BRIEFINGS_PUBLIC_URL).
+        self._publisher = publisher
 
     @property
     def library(self) -> Library:
@@ -128,6 +131,7 @@ class Conversation:
             state=state,
             private=incoming.kind == "private",
             persistent=self._persistent,
+            publisher=self._publisher,
         )
 
     def _press(self, scope: Scope, payload: str) -> Reply:

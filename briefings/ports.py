@@ -121,3 +121,18 @@ class DeliveryLedger(Protocol):
     def claim(self, now: datetime, limit: int) -> list[Claimed]: ...
 
     def settle(self, outcomes: Sequence[Settled]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublicLinks:
+    """Where a visit's briefing book and calendar feed can be fetched, and until when."""
+
+    book: str
+    calendar: str
+    until: datetime
+
+
+class Publisher(Protocol):
+    """Signs links to the published book and feed (the bot's HTTP server serves them)."""
+
+    def links(self, visit: str, lang: Lang) -> PublicLinks: ...
