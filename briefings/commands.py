@@ -393,7 +393,8 @@ def _export(scope: Scope, attachment: Attachment) -> Reply:
             "calendar": signed.calendar,
             "until": format_day(signed.until.date(), scope.lang),
         }
-    return Reply("export", scope.lang, {"links": links}, attachment=attachment)
+    data = {"caption": attachment.caption, "links": links}
+    return Reply("export", scope.lang, data, attachment=attachment)
 
 
 def calendar(scope: Scope, args: str) -> Reply:

@@ -97,14 +97,14 @@ class Renderer:
     def _render(self, reply: Reply, dialect: DialectName) -> list[Message]:
         spec = DIALECTS[dialect]
         items = self.items(reply, dialect)
-        if reply.attachment is not None:
-            # The file goes first, captioned with its one plain line, escaped for the dialect;
-            # whatever else the reply says follows as messages of their own.
-            caption = spec.escape(reply.attachment.caption)
+        if reply.attachment is not None and items:
+            # The file goes first, captioned with the reply's first item (its one line on what
+            # the file holds); whatever else the reply says follows as messages of its own.
+            caption, rest = items[0], items[1:]
             sections = (caption,) if dialect == "slack" else ()
             document = Message(caption, dialect, sections, attachment=reply.attachment)
-            rest = self._messages(items, spec, dialect, reply.buttons) if items else []
-            return [document, *rest]
+            more = self._messages(rest, spec, dialect, reply.buttons) if rest else []
+            return [document, *more]
         return self._messages(items, spec, dialect, reply.buttons)
 
     def _messages(

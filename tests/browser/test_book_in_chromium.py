@@ -23,7 +23,7 @@ from tests.cli import start_cli
 from ..conftest import AUGUST
 
 CHROMIUM = Path("/usr/bin/chromium")
-SECRET = "browser-test-secret-0123456789"
+SECRET = "browser-test-secret-0123456789"  # noqa: S105 - made up for the test
 # The flags this machine's Chromium needs: no sandbox as root, and no background traffic
 # (the network is closed; Chromium would otherwise try Google's hosts at every start).
 FLAGS = [
