@@ -62,6 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     digest.add_argument("--lang", choices=LANGS, default=None)
     digest.add_argument("--format", choices=("plain", "telegram", "slack"), default="plain")
 
+    export = commands.add_parser("export", help="write the calendar (ics) or briefing book (html)")
+    export.add_argument("kind", choices=("ics", "html"))
+    export.add_argument("--visit", default=None, help="a visit id (default: the clock's visit)")
+    export.add_argument("--lang", choices=LANGS, default=None)
+    export.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    export.add_argument("--now", type=_parse_now, default=None, help="the clock, ISO-8601")
+
     args = parser.parse_args(argv)
     if args.command == "check":
         return check()
@@ -73,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return deliveries_command(args.limit)
     if args.command == "digest":
         return digest_command(args.kind, args.day, args.visit, args.lang, args.format)
+    if args.command == "export":
+        return export_command(args.kind, args.visit, args.lang, args.output, args.now)
     if args.clock_start is not None and args.clock_start.tzinfo is None:
         parser.error("--clock-start needs a time zone offset, e.g. 2024-08-25T07:00+09:00")
     if args.clock_speed <= 0:
@@ -221,6 +230,53 @@ def digest_command(
         at=due_at(found, DEFAULT_TIME, visit.timezone),
     )
     print_messages(Renderer().render(reply, dialect), dialect, sys.stdout)  # type: ignore[arg-type]
+    return 0
+
+
+def export_command(
+    kind: str, visit_id: str | None, lang: Lang | None, output: str | None, now: datetime | None
+) -> int:
+    """The file /calendar or /book sends, byte for byte; its caption goes to stderr."""
+    from pathlib import Path
+
+    from bot.settings import Settings
+    from briefings.book import book_attachment
+    from briefings.calendar import calendar_attachment
+    from briefings.knowledge import known_articles
+    from briefings.library import Library
+    from briefings.loader import SeedsInvalid, load_seeds
+
+    settings = Settings()
+    try:
+        library = Library(load_seeds(settings.seeds_dir))
+    except SeedsInvalid as exc:
+        print(f"the seeds are invalid; run `briefing-bot check`:\n{exc}", file=sys.stderr)
+        return 1
+    moment = now if now is not None else datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    visit = library.visit(visit_id) if visit_id else library.current(moment)
+    if visit is None:
+        known = ", ".join(v.id for v in library.visits)
+        print(f"no visit {visit_id!r}; the visits are: {known}", file=sys.stderr)
+        return 2
+    language = lang or settings.default_lang
+    partnership = library.partnership_of(visit)
+    known_ids = known_articles(library.articles, moment)
+    if kind == "ics":
+        attachment = calendar_attachment(
+            visit, partnership, library.articles, language, known=known_ids
+        )
+    else:
+        attachment = book_attachment(
+            visit, partnership, library.articles, moment, language, known=known_ids
+        )
+    if output is None:
+        sys.stdout.buffer.write(attachment.content)
+        sys.stdout.flush()
+    else:
+        Path(output).write_bytes(attachment.content)
+    print(attachment.caption, file=sys.stderr)
     return 0
 
 

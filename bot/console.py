@@ -24,16 +24,22 @@ CONSOLE_CHANNEL = "console"
 def print_messages(messages: list[Message], dialect: DialectName, out: TextIO) -> None:
     """Each message as text, or as the exact send-call arguments of that platform."""
     for message in messages:
+        attachment = message.attachment
         if dialect == "telegram":
-            from bot.telegram.payloads import send_message
+            from bot.telegram.payloads import send_document, send_message
 
-            payload = send_message(message, CONSOLE_CHAT_ID)
+            payload = (send_document if attachment else send_message)(message, CONSOLE_CHAT_ID)
             out.write(json.dumps(payload, ensure_ascii=False) + "\n")
         elif dialect == "slack":
-            from bot.slack.payloads import post_message
+            from bot.slack.payloads import post_message, upload_file
 
-            payload = post_message(message, CONSOLE_CHANNEL)
+            payload = (upload_file if attachment else post_message)(message, CONSOLE_CHANNEL)
             out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        elif attachment is not None:
+            size = len(attachment.content)
+            out.write(
+                f"{message.text}\n[{attachment.filename}, {attachment.mime_type}, {size} bytes]\n\n"
+            )
         else:
             out.write(message.text + "\n\n")
     out.flush()

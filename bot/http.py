@@ -28,6 +28,11 @@ class HttpServer:
         self._app.router.add_post(path, handler)
         self.routes.append(path)
 
+    def add_get(self, path: str, handler: Route) -> None:
+        """A GET (and HEAD) route: the published book and calendar feed."""
+        self._app.router.add_get(path, handler)
+        self.routes.append(path)
+
     async def _health(self, request: web.Request) -> web.Response:
         """200 while the bot can do its work; 503 when the database is unreachable, so a load
         balancer or orchestrator sees the outage that users see."""

@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from pydantic import SecretStr
+
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.http import HealthCheck, HttpServer
+    from bot.links import SignedLinks
     from briefings.conversation import Conversation
     from briefings.delivery import DigestSender
+    from briefings.library import Library
     from briefings.loader import Seeds
     from briefings.ports import SeenRequests
     from briefings.rendering.renderer import Renderer
@@ -136,14 +140,20 @@ def _wire(
     engine = wiring.engine
     clock: Clock = SimulatedClock(clock_start, clock_speed) if clock_start else real_clock
     ledger = Ledger(engine, owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    http = HttpServer(settings.http_host, settings.http_port)
+    publisher = _publish(settings, library, http)
     conversation = Conversation(
-        library, SqlChatStates(engine), clock, default_lang=settings.default_lang
+        library,
+        SqlChatStates(engine),
+        clock,
+        default_lang=settings.default_lang,
+        publisher=publisher,
     )
     shared = _Shared(
         settings=settings,
         conversation=conversation,
         renderer=Renderer(),
-        http=HttpServer(settings.http_host, settings.http_port),
+        http=http,
         seen=SqlSeenRequests(engine),
     )
     shared.http.health = _database_health(engine)
@@ -189,6 +199,32 @@ def _database_health(engine: "Engine") -> "HealthCheck":
             return False
 
     return check
+
+
+def link_secret(settings: Settings) -> str:
+    """The secret that signs published links: the configured one, else one for this process."""
+    if settings.link_secret is None:
+        log.warning(
+            "BRIEFINGS_LINK_SECRET is not set: links to the book and calendar feed are signed "
+            "with a secret made for this process, and stop working when it stops"
+        )
+        settings.link_secret = SecretStr(secrets.token_urlsafe(32))
+    return settings.link_secret.get_secret_value()
+
+
+def _publish(settings: Settings, library: "Library", http: "HttpServer") -> "SignedLinks | None":
+    """With a public URL, the HTTP server serves the book and the calendar feed, and replies
+    to /book and /calendar carry signed links to them."""
+    if not settings.public_url:
+        return None
+    from bot.links import LinkSigner, SignedLinks
+    from bot.publishing import Publication
+
+    signer = LinkSigner(link_secret(settings).encode(), settings.link_days)
+    # Served by the real clock even when digests replay a simulated one: links expire in
+    # real days, and what a page shows is what the sources had published by now.
+    Publication(library, signer, real_clock).mount(http)
+    return SignedLinks(settings.public_url, signer)
 
 
 def _simulated_tick(speed: float) -> float:
@@ -265,6 +301,8 @@ async def serve(
     from bot.redaction import install_redaction
     from bot.startup import StartupFailed, service_failed
 
+    if settings.public_url:
+        link_secret(settings)  # made now if unset, so that it is masked like the others
     install_redaction(
         [
             *(
@@ -275,6 +313,7 @@ async def serve(
                     settings.slack_bot_token,
                     settings.slack_signing_secret,
                     settings.slack_app_token,
+                    settings.link_secret,
                 )
             ),
             make_url(settings.database_url).password,

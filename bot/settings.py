@@ -44,6 +44,19 @@ class Settings(BaseSettings):
         120, ge=0, validation_alias="BRIEFINGS_DIGEST_GRACE_MINUTES"
     )
     digest_tick_seconds: float = Field(10, gt=0, validation_alias="BRIEFINGS_DIGEST_TICK_SECONDS")
+    # Where people reach the HTTP server from outside (https://briefings.example.org): when
+    # set, it serves the briefing book and calendar feed behind signed, expiring links.
+    public_url: str | None = Field(None, validation_alias="BRIEFINGS_PUBLIC_URL")
+    # Signs those links (HMAC-SHA256). Unset: one is made at each start, and links die with
+    # the process.
+    link_secret: SecretStr | None = Field(None, validation_alias="BRIEFINGS_LINK_SECRET")
+    link_days: float = Field(30, gt=0, validation_alias="BRIEFINGS_LINK_DAYS")
+
+    @field_validator("public_url", "link_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `.env.example` lists every variable with an empty value: empty means unset.
+        return None if value == "" else value
 
     @field_validator("slack_teams", mode="before")
     @classmethod

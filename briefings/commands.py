@@ -14,6 +14,8 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from briefings.actions import Action, View
+from briefings.book import book_attachment
+from briefings.calendar import calendar_attachment
 from briefings.dates import format_day, format_visit_dates
 from briefings.days import read_day
 from briefings.dossier import Visit
@@ -22,9 +24,9 @@ from briefings.labels import label
 from briefings.languages import LANGS, Lang
 from briefings.library import Library, local_now, local_today
 from briefings.people_search import find_people
-from briefings.ports import ChatState
+from briefings.ports import ChatState, Publisher
 from briefings.rendering.dialects import UMBRELLA, clean
-from briefings.replies import Reply, Say
+from briefings.replies import Attachment, Reply, Say
 from briefings.subscriptions import parse_subscribe
 from briefings.summary import summary_reply
 from briefings.views import (
@@ -101,6 +103,8 @@ class Scope:
     # False while storage is down: `state` is then the defaults, not what the chat chose, and
     # a command that reports stored settings says it cannot rather than answer from them.
     stored: bool = True
+    # Signs links to the book and calendar feed when they are served over HTTP.
+    publisher: Publisher | None = None
 
     @property
     def today(self) -> date:
@@ -368,6 +372,38 @@ def subscriptions(scope: Scope, args: str) -> Reply:
     )
 
 
+def _export(scope: Scope, attachment: Attachment) -> Reply:
+    """The file, then (when the bot serves them) signed links to the book and the feed."""
+    links = None
+    if scope.publisher is not None:
+        signed = scope.publisher.links(scope.visit.id, scope.lang)
+        links = {
+            "book": signed.book,
+            "calendar": signed.calendar,
+            "until": format_day(signed.until.date(), scope.lang),
+        }
+    data = {"caption": attachment.caption, "links": links}
+    return Reply("export", scope.lang, data, attachment=attachment)
+
+
+def calendar(scope: Scope, args: str) -> Reply:
+    visit, library = scope.visit, scope.library
+    known = known_articles(library.articles, scope.now)
+    partnership_ = library.partnership_of(visit)
+    attachment = calendar_attachment(visit, partnership_, library.articles, scope.lang, known=known)
+    return _export(scope, attachment)
+
+
+def book(scope: Scope, args: str) -> Reply:
+    visit, library = scope.visit, scope.library
+    known = known_articles(library.articles, scope.now)
+    partnership_ = library.partnership_of(visit)
+    attachment = book_attachment(
+        visit, partnership_, library.articles, scope.now, scope.lang, known=known
+    )
+    return _export(scope, attachment)
+
+
 def help_(scope: Scope, args: str) -> Reply:
     return help_reply(COMMANDS, scope.lang, None)
 
@@ -393,6 +429,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("visits", visits),
     Command("visit", visit, "arg_visit"),
     Command("partnership", shows("partnership")),
+    Command("calendar", calendar),
+    Command("book", book),
     Command("lang", lang, "arg_lang"),
     Command("subscribe", subscribe, "arg_subscribe"),
     Command("unsubscribe", unsubscribe),

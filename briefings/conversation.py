@@ -31,6 +31,7 @@ from briefings.ports import (
     ChatRef,
     ChatState,
     ChatStates,
+    Publisher,
     StorageUnavailable,
     Subscription,
 )
@@ -77,6 +78,7 @@ class Conversation:
         *,
         default_lang: Lang = DEFAULT_LANG,
         persistent: bool = True,
+        publisher: Publisher | None = None,
     ) -> None:
         self._library = library
         self._states = states
@@ -84,6 +86,8 @@ class Conversation:
         self._default_lang = default_lang
         # The console keeps state for a session only and cannot receive digests.
         self._persistent = persistent
+        # Links to the book and calendar feed, when the bot serves them (BRIEFINGS_PUBLIC_URL).
+        self._publisher = publisher
 
     @property
     def library(self) -> Library:
@@ -166,6 +170,7 @@ class Conversation:
             private=incoming.kind == "private",
             persistent=self._persistent,
             stored=stored,
+            publisher=self._publisher,
         )
 
     def _press(self, scope: Scope, payload: str) -> Reply:

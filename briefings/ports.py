@@ -174,3 +174,18 @@ class SeenRequests(Protocol):
         """Record `key`; True for exactly one caller across every process sharing the store,
         however many deliveries race, until the record ages out (far beyond any redelivery)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublicLinks:
+    """Where a visit's briefing book and calendar feed can be fetched, and until when."""
+
+    book: str
+    calendar: str
+    until: datetime
+
+
+class Publisher(Protocol):
+    """Signs links to the published book and feed (the bot's HTTP server serves them)."""
+
+    def links(self, visit: str, lang: Lang) -> PublicLinks: ...

@@ -38,8 +38,25 @@ class Say:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a reply sends along (the calendar, the briefing book), built by the core.
+
+    `caption` says in one plain line what is in the file and what is not (the events left out
+    for want of a day, by name): whoever sees only the file in a chat's media list still knows
+    what it holds.
+    """
+
+    filename: str
+    mime_type: str
+    content: bytes = field(repr=False)
+    caption: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     view: str
     lang: Lang
     data: Mapping[str, Any] = field(default_factory=dict)
     buttons: tuple[Button, ...] = ()
+    # Sent before the reply's messages, with its caption; adapters send it as a document.
+    attachment: Attachment | None = None

@@ -37,7 +37,11 @@ Json = dict[str, Any]
 # --- Slack's published specifications --------------------------------------------------------
 
 # Methods the bot may call that Slack published after the 2020 specification.
-NEWER_METHODS = {"apps.connections.open": "Socket Mode (2021) postdates the 2020 Web API spec"}
+NEWER_METHODS = {
+    "apps.connections.open": "Socket Mode (2021) postdates the 2020 Web API spec",
+    "files.getUploadURLExternal": "the external upload flow (2023) postdates the 2020 spec",
+    "files.completeUploadExternal": "the external upload flow (2023) postdates the 2020 spec",
+}
 # Arguments slack_sdk adds to calls on its own, which the 2020 spec predates.
 SDK_ARGUMENTS = {"team_id": "Bolt's per-request client names the workspace (org-wide apps)"}
 # Event types the manifest subscribes to that the 2020 Events API spec does not list.
@@ -264,6 +268,9 @@ class FakeSlack:
         self.admins: set[str] = set()
         self.owners: set[str] = set()
         self.faults: dict[str, list[Fault]] = {}
+        # Files by id: getUploadURLExternal's arguments, the bytes uploaded, and the
+        # completeUploadExternal that shared them (None until then).
+        self.files: dict[str, Json] = {}
         self.delays: dict[str, float] = {}
         self._changed = asyncio.Condition()
         self._sockets: list[web.WebSocketResponse] = []
@@ -274,6 +281,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._link)
         self._app = app
 
@@ -392,9 +400,47 @@ class FakeSlack:
             view = args.get("view")
             view = json.loads(view) if isinstance(view, str) else view
             return {"ok": True, "view": {"id": "V0HOME", **(view or {})}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.files) + 1:08d}"
+            self.files[file_id] = {
+                "filename": args.get("filename"),
+                "length": int(args.get("length", -1)),
+                "data": None,
+                "shared": None,
+            }
+            return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            listed = args.get("files")
+            listed = json.loads(listed) if isinstance(listed, str) else listed or []
+            done = []
+            for item in listed:
+                known = self.files.get(str(item.get("id")))
+                if known is None or known["data"] is None:
+                    return {"ok": False, "error": "file_not_found"}
+                known["shared"] = {**args, "title": item.get("title")}
+                done.append(
+                    {"id": item["id"], "name": known["filename"], "title": item.get("title")}
+                )
+            return {"ok": True, "files": done}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link?ticket=t"}
         return {"ok": False, "error": "unknown_method"}
+
+    def uploaded(self) -> list[Json]:
+        """Files uploaded and shared, in order: filename, data, and the completing call."""
+        return [f for f in self.files.values() if f["shared"] is not None]
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: Slack takes the bytes as the body and answers 200."""
+        known = self.files.get(request.match_info["file_id"])
+        if known is None:
+            return web.Response(status=404)
+        data = await request.read()
+        if known["length"] != len(data):
+            return web.Response(status=400, text="length differs from the one announced")
+        known["data"] = data
+        await self._notify()
+        return web.Response(text=f"OK - {len(data)}")
 
     # --- response_url ----------------------------------------------------------------------
 

@@ -155,6 +155,15 @@ def decode(raw: str, types: Sequence[str] | None) -> Any:
 # --- requests and faults ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request (sendDocument's `document`), as received."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
 @dataclass
 class Call:
     """One request the fake received, and what it answered."""
@@ -326,7 +335,11 @@ class FakeTelegram:
                 params.update(body)
         elif request.can_read_body:
             form = await request.post()
-            params.update({k: decode(v, types(k)) for k, v in form.items() if isinstance(v, str)})
+            for k, v in form.items():
+                if isinstance(v, str):
+                    params[k] = decode(v, types(k))
+                elif isinstance(v, web.FileField):  # a file part
+                    params[k] = Upload(v.filename, v.content_type, v.file.read())
         return params
 
     def _fault(self, method: str, params: Json) -> Json | None:
@@ -354,6 +367,7 @@ class FakeTelegram:
             "getme": lambda _: self.bot_user,
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
+            "senddocument": self._send_document,
             "editmessagetext": self._edit_message_text,
             "answercallbackquery": true,
             "getchatmember": self._get_chat_member,
@@ -402,6 +416,36 @@ class FakeTelegram:
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
         self._messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def documents(self, chat_id: int | None = None) -> list[Json]:
+        """sendDocument requests that went through, in order (`document` is an `Upload`)."""
+        return [
+            c.params
+            for c in self.requests("sendDocument")
+            if c.ok and (chat_id is None or c.params.get("chat_id") == chat_id)
+        ]
+
+    def _send_document(self, params: Json) -> Json:
+        document = params.get("document")
+        if not isinstance(document, Upload):
+            return error(400, "Bad Request: there is no document in the request")
+        chat_id = params["chat_id"]
+        message: Json = {
+            "message_id": next(self._message_ids),
+            "from": self.bot_user,
+            "chat": chat(chat_id),
+            "date": int(time.time()),
+            "document": {
+                "file_id": f"doc-{len(self.calls)}",
+                "file_unique_id": f"u{len(self.calls)}",
+                "file_name": document.filename,
+                "mime_type": document.content_type,
+                "file_size": len(document.data),
+            },
+        }
+        if "caption" in params:
+            message["caption"] = params["caption"]
         return message
 
     def _get_chat_member(self, params: Json) -> Json:

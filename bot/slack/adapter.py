@@ -8,6 +8,7 @@ command's `response_url` (private unless `share`), the channel, `chat.update` or
 permissions are the service's to decide; transport (Bolt, Socket Mode, tasks) is in `transport`.
 """
 
+import base64
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from functools import partial
 from typing import Any, Literal
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -28,6 +30,7 @@ from bot.slack.payloads import (
     home_view,
     post_message,
     response_body,
+    upload_file,
     with_share_button,
 )
 from bot.slack.text import split_share, strip_mention, unescape
@@ -280,19 +283,23 @@ class SlackAdapter:
                 is_admin=partial(self._locales.is_admin, user) if user else _nobody,
             )
             reply = (await self._conversation.handle(incoming)).reply
-        await self._deliver(destination, reply)
+        await self._deliver(destination, reply, ask.channel)
         if delete_original and isinstance(destination, ResponseUrl):
             await self._transport.webhook(destination.url).send_dict({"delete_original": True})
 
-    async def _deliver(self, destination: Destination, reply: Reply) -> None:
+    async def _deliver(self, destination: Destination, reply: Reply, channel: str = "") -> None:
         messages: list[Message] = self._renderer.render(reply, "slack")
         if isinstance(destination, Home):
-            view = home_view(messages, destination.channel)
+            view = home_view([m for m in messages if m.attachment is None], destination.channel)
             await self.client.views_publish(user_id=destination.user, view=view)
             return
         for n, message in enumerate(messages):
             first, last = n == 0, n == len(messages) - 1
-            if isinstance(destination, ResponseUrl):
+            if message.attachment is not None:
+                # A response_url carries no files: the file goes to the channel or DM itself.
+                thread = destination.thread_ts if isinstance(destination, Channel) else None
+                await self._upload(message, channel or getattr(destination, "channel", ""), thread)
+            elif isinstance(destination, ResponseUrl):
                 replace = destination.replace_original and first
                 body = response_body(message, destination.response_type, replace_original=replace)
                 if destination.share is not None and last:
@@ -309,6 +316,24 @@ class SlackAdapter:
                 await self.client.chat_postMessage(
                     **post_message(message, destination.channel, thread)
                 )
+
+    async def _upload(self, message: Message, channel: str, thread_ts: str | None) -> None:
+        """Slack's external upload flow, as `files_upload_v2` runs it: ask for an upload URL,
+        upload the bytes, complete the upload into the channel with the caption."""
+        args = upload_file(message, channel, thread_ts)
+        document = args["document"]
+        try:
+            await self.client.files_upload_v2(
+                content=base64.b64decode(document["base64"]),
+                filename=document["filename"],
+                title=args["title"],
+                channel=args["channel"],
+                initial_comment=args["initial_comment"],
+                thread_ts=args.get("thread_ts"),
+            )
+        except SlackApiError as exc:
+            # Typically not_in_channel: a private channel the app was not added to.
+            log.error("file upload to %s refused: %s", channel, exc.response.get("error"))
 
 
 async def _nobody() -> bool:

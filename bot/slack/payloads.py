@@ -7,6 +7,7 @@ button). Buttons carry the core's encoded action as their `value`; their `action
 to be unique in the message and recognisable as ours.
 """
 
+import base64
 import re
 from typing import Any, Final, Literal
 
@@ -114,3 +115,26 @@ def home_view(messages: list[Message], channel: str) -> dict[str, Any]:
         keep = [last] if last.get("type") == "actions" else []
         shown = [*shown[: HOME_MAX_BLOCKS - len(keep)], *keep]
     return {"type": "home", "private_metadata": channel, "blocks": shown}
+
+
+def upload_file(message: Message, channel: str, thread_ts: str | None = None) -> dict[str, Any]:
+    """A file for the channel, as `files_upload_v2` takes it (the external upload flow:
+    files.getUploadURLExternal, the upload, files.completeUploadExternal), its caption as the
+    initial comment. `document` is spelled as in the console contract; the adapter decodes it."""
+    attachment = message.attachment
+    if attachment is None:
+        raise ValueError("an upload needs an attachment")
+    payload: dict[str, Any] = {
+        "method": "files.uploadV2",
+        "channel": channel,
+        "initial_comment": message.text,
+        "title": attachment.filename,
+        "document": {
+            "filename": attachment.filename,
+            "mime_type": attachment.mime_type,
+            "base64": base64.b64encode(attachment.content).decode("ascii"),
+        },
+    }
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return payload

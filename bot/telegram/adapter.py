@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot.http import HttpServer
-from bot.telegram.payloads import send_message
+from bot.telegram.payloads import send_document, send_message
 from bot.telegram.sending import PLATFORM, RetryPolicy, Sent, TelegramSender
 from briefings.commands import COMMANDS
 from briefings.conversation import AdminCheck, Conversation, Incoming
@@ -224,7 +224,10 @@ class TelegramAdapter:
 
     async def _send(self, chat_id: int, messages: list[Message]) -> None:
         for message in messages:
-            sent = await self.sender.send(send_message(message, chat_id))
+            if message.attachment is not None:
+                sent = await self.sender.send_document(send_document(message, chat_id))
+            else:
+                sent = await self.sender.send(send_message(message, chat_id))
             chat_id = self._heard(chat_id, sent)
             if sent.status == "blocked":
                 return

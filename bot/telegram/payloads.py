@@ -4,6 +4,7 @@ The console's `--format telegram` and the adapter share these functions, so what
 prints is what the adapter sends.
 """
 
+import base64
 from typing import Any
 
 from briefings.actions import encode
@@ -34,3 +35,22 @@ def send_message(message: Message, chat_id: int | str) -> dict[str, Any]:
     if message.buttons:
         payload["reply_markup"] = keyboard(message.buttons)
     return payload
+
+
+def send_document(message: Message, chat_id: int | str) -> dict[str, Any]:
+    """The `sendDocument` parameters for a message that carries a file: the file as the
+    console contract spells it (`document`: filename, MIME type, base64), its caption in HTML."""
+    attachment = message.attachment
+    if attachment is None:
+        raise ValueError("a document needs an attachment")
+    return {
+        "method": "sendDocument",
+        "chat_id": chat_id,
+        "caption": message.text,
+        "parse_mode": "HTML",
+        "document": {
+            "filename": attachment.filename,
+            "mime_type": attachment.mime_type,
+            "base64": base64.b64encode(attachment.content).decode("ascii"),
+        },
+    }

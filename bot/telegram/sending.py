@@ -9,6 +9,7 @@ conversation service about a chat that blocked the bot or moved.
 """
 
 import asyncio
+import base64
 import html
 import logging
 import re
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram import Message as TelegramMessage
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
@@ -112,6 +113,11 @@ class TelegramSender:
         """`payload` is exactly the `sendMessage` parameters (see bot.telegram.payloads)."""
         return await self._deliver(payload, lambda p: self._bot.send_message(**to_kwargs(p)))
 
+    async def send_document(self, payload: dict[str, Any]) -> Sent:
+        """`payload` is `bot.telegram.payloads.send_document`'s: sent as multipart, with the
+        same retries, flood waits and migrations as a message."""
+        return await self._deliver(payload, lambda p: self._bot.send_document(**document_kwargs(p)))
+
     async def edit(self, payload: dict[str, Any], message_id: int) -> Sent:
         """Edit a message in place; `payload` as for `send`. An edit that would change nothing
         counts as done: the message already shows it."""
@@ -182,9 +188,21 @@ def to_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def document_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
+    """The console contract's document as a PTB upload (multipart; PTB takes the MIME type
+    from the file name, which is why the name carries the right extension)."""
+    kwargs = {k: v for k, v in payload.items() if k != "method"}
+    document = kwargs["document"]
+    kwargs["document"] = InputFile(
+        base64.b64decode(document["base64"]), filename=document["filename"]
+    )
+    return kwargs
+
+
 def as_plain_text(payload: dict[str, Any]) -> dict[str, Any]:
     plain = {k: v for k, v in payload.items() if k != "parse_mode"}
-    plain["text"] = html.unescape(_TAG.sub("", payload["text"]))
+    key = "text" if "text" in payload else "caption"
+    plain[key] = html.unescape(_TAG.sub("", payload[key]))
     return plain
 
 

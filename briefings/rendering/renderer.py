@@ -17,7 +17,7 @@ from jinja2.runtime import Context
 from briefings.labels import label
 from briefings.rendering.dialects import DIALECTS, ITEM_BREAK, Dialect, DialectName, Markup
 from briefings.rendering.packing import pack
-from briefings.replies import Button, Reply, Say
+from briefings.replies import Attachment, Button, Reply, Say
 
 _T = TypeVar("_T")
 
@@ -41,6 +41,9 @@ class Message:
     dialect: DialectName
     sections: tuple[str, ...] = ()
     buttons: tuple[Button, ...] = ()
+    # A file to send as this message: `text` is then its caption (Telegram's sendDocument,
+    # Slack's upload with an initial comment).
+    attachment: Attachment | None = None
 
 
 class Renderer:
@@ -94,11 +97,24 @@ class Renderer:
     def _render(self, reply: Reply, dialect: DialectName) -> list[Message]:
         spec = DIALECTS[dialect]
         items = self.items(reply, dialect)
+        if reply.attachment is not None and items:
+            # The file goes first, captioned with the reply's first item (its one line on what
+            # the file holds); whatever else the reply says follows as messages of its own.
+            caption, rest = items[0], items[1:]
+            sections = (caption,) if dialect == "slack" else ()
+            document = Message(caption, dialect, sections, attachment=reply.attachment)
+            more = self._messages(rest, spec, dialect, reply.buttons) if rest else []
+            return [document, *more]
+        return self._messages(items, spec, dialect, reply.buttons)
+
+    def _messages(
+        self, items: list[str], spec: Dialect, dialect: DialectName, buttons: tuple[Button, ...]
+    ) -> list[Message]:
         if dialect == "slack":
-            return _slack_messages(items, spec, reply.buttons)
+            return _slack_messages(items, spec, buttons)
         chunks = pack(items, spec.limit, spec.measure)
         return [
-            Message(chunk, dialect, buttons=reply.buttons if last else ())
+            Message(chunk, dialect, buttons=buttons if last else ())
             for last, chunk in _mark_last(chunks)
         ]
 

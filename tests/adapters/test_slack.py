@@ -1368,3 +1368,39 @@ async def test_digest_sender_posts_the_console_payload_and_reports_gone_channels
         "chat.postMessage", Fault(200, JSON, json.dumps({"ok": False, "error": "fatal_error"}))
     )
     assert await sender.deliver(PARTNERS, reply) is Outcome.FAILED
+
+
+# --- files: /briefing calendar and /briefing book ---------------------------------------------
+
+
+async def test_calendar_and_book_are_uploaded_to_the_channel_or_dm(
+    bot: Bot, library: Library
+) -> None:
+    """Slack's external upload flow, as files_upload_v2 runs it: an upload URL, the bytes,
+    then completeUploadExternal into the channel (or DM) the command came from."""
+    from icalendar import Calendar
+
+    await bot.command("calendar", "cal", channel=DM)
+    await bot.fake.wait_for(lambda: len(bot.fake.uploaded()) >= 1)
+    await bot.command("book", "book", channel=GENERAL)
+    await bot.fake.wait_for(lambda: len(bot.fake.uploaded()) >= 2)
+    calendar, book = bot.fake.uploaded()
+    assert calendar["filename"] == f"{AUGUST}.en.ics"
+    assert calendar["shared"]["channel_id"] == DM
+    assert "programme item(s)" in calendar["shared"]["initial_comment"]
+    visit = library.visit(AUGUST)
+    assert visit is not None
+    events = Calendar.from_ical(calendar["data"]).walk("VEVENT")
+    assert [str(e["SUMMARY"]) for e in events] == [
+        e.title("en") for e in visit.programme if e.date is not None
+    ]
+    assert book["filename"] == f"{AUGUST}.en.html"
+    assert book["shared"]["channel_id"] == GENERAL
+    assert book["data"].startswith(b"<!DOCTYPE html>")
+    assert [c.method for c in bot.fake.calls if c.method.startswith("files.")] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ] * 2
+    # Nothing else to say without a public URL: no message besides the files.
+    assert bot.fake.answered("cal") == []
+    assert bot.fake.answered("book") == []

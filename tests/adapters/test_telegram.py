@@ -1094,3 +1094,38 @@ def test_a_malformed_log_call_neither_raises_nor_leaks(debug_logs: Capture) -> N
     [line] = debug_logs.lines
     assert "many" in line
     assert TOKEN not in line
+
+
+# --- files: /calendar and /book -------------------------------------------------------------
+
+
+async def test_calendar_and_book_arrive_as_documents(
+    fake: FakeTelegram, bot: TelegramAdapter, library: Library
+) -> None:
+    """Sent with sendDocument as multipart uploads the Bot API reference accepts (the fixture
+    checks every request), the file as the core built it, captioned with what it holds."""
+    from icalendar import Calendar
+
+    from fakes.telegram_api import Upload
+
+    fake.queue_update(private_message("/calendar", language_code="it"))
+    await wait_until(lambda: len(fake.documents(ALICE)) >= 1)
+    fake.queue_update(private_message("/book", language_code="it"))
+    await wait_until(lambda: len(fake.documents(ALICE)) >= 2)
+    calendar, book = fake.documents(ALICE)
+    assert isinstance(calendar["document"], Upload)
+    assert isinstance(book["document"], Upload)
+    assert calendar["document"].filename == f"{AUGUST}.it.ics"
+    assert calendar["document"].content_type == "text/calendar"
+    events = Calendar.from_ical(calendar["document"].data).walk("VEVENT")
+    visit = library.visit(AUGUST)
+    assert visit is not None
+    assert len(events) == sum(1 for e in visit.programme if e.date)
+    for event in visit.undated_events:
+        assert html.escape(event.title("it"), quote=False) in calendar["caption"]
+    assert book["document"].filename == f"{AUGUST}.it.html"
+    assert book["document"].content_type == "text/html"
+    assert book["document"].data.startswith(b"<!DOCTYPE html>")
+    assert b'<html lang="it">' in book["document"].data
+    # No public URL configured: the file is the whole answer.
+    assert fake.sent(ALICE) == []
