@@ -32,6 +32,8 @@ Clock = Callable[[], datetime]
 
 
 class Service(Protocol):
+    """May also have `async quiesce()`: stop taking new work, before any service stops."""
+
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
@@ -123,6 +125,7 @@ def _simulated_tick(speed: float) -> float:
 def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSender]") -> None:
     from bot.telegram.adapter import TelegramAdapter
     from bot.telegram.digests import TelegramDigestSender
+    from bot.telegram.sending import TELEGRAM_LIMITS
 
     settings = shared.settings
     assert settings.telegram_bot_token is not None
@@ -136,6 +139,7 @@ def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSen
         webhook_secret=secret.get_secret_value() if secret else None,
         http=shared.http if settings.telegram_webhook_url else None,
         send_rate=settings.telegram_send_rate,
+        limits=TELEGRAM_LIMITS.scaled(settings.telegram_pacing_scale),
     )
     wiring.services.append((f"Telegram ({telegram.mode})", telegram))
     senders["telegram"] = TelegramDigestSender(
@@ -195,6 +199,13 @@ async def serve(
             print(f"started: {name}", flush=True)
         await stop.wait()
     finally:
+        # First every service stops taking work (the HTTP server, started first, refuses new
+        # updates with 503 and lets those inside finish); then each stops, in reverse order,
+        # finishing what it took, so nothing accepted is lost.
+        for name, service in started:
+            quiesce = getattr(service, "quiesce", None)
+            if quiesce is not None:
+                await _quietly(quiesce, name)
         for name, service in reversed(started):
             await _quietly(service.stop, name)
         wiring.engine.dispose()
