@@ -137,7 +137,9 @@ class TelegramAdapter:
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None is documented
         self._lanes = ChatLanes(in_flight)
         self._drain_seconds = drain_seconds
-        self._closing = False
+        # Updates are taken only between the end of start() and quiesce(): before, PTB cannot
+        # handle them yet; after, they might outlive the process.
+        self._taking = False
         builder = builder.concurrent_updates(ChatOrdered(self._lanes)).update_queue(
             asyncio.Queue(maxsize=POLL_QUEUE)
         )
@@ -185,15 +187,16 @@ class TelegramAdapter:
             await app.updater.start_polling(
                 timeout=timedelta(seconds=self._poll_timeout), allowed_updates=ALLOWED_UPDATES
             )
+        self._taking = True
         log.info("Telegram started as @%s (%s)", app.bot.username, self.mode)
 
     async def quiesce(self) -> None:
         """Take no new update from now on: a webhook POST gets 503, and Telegram resends it."""
-        self._closing = True
+        self._taking = False
 
     async def stop(self) -> None:
         """Stop taking updates, answer every update already accepted, then close."""
-        self._closing = True
+        self._taking = False
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -307,7 +310,7 @@ class TelegramAdapter:
     async def _on_webhook(self, request: web.Request) -> web.Response:
         """200 only for an update that will be answered: once stopping or full, 503, which
         Telegram meets by sending the update again (to this process later, or another)."""
-        if self._closing:
+        if not self._taking:
             return web.Response(status=503, headers=RETRY_LATER)
         given = request.headers.get(SECRET_HEADER, "")
         expected = self._webhook_secret or ""
