@@ -1,6 +1,6 @@
 """Run every benchmark in order: `make bench` is `.venv/bin/python -m bench`."""
 
-from bench import cold_start, fanout, render, slack_roundtrip, telegram_roundtrip
+from bench import cold_start, fanout, interactive, render, slack_roundtrip, telegram_roundtrip
 
 
 def main() -> None:
@@ -13,6 +13,8 @@ def main() -> None:
     slack_roundtrip.main()
     print()
     fanout.main()
+    print()
+    interactive.main()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ HEALTH_TIMEOUT = 5.0
 
 
 class Service(Protocol):
+    """May also have `async quiesce()`: stop taking new work, before any service stops."""
+
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
@@ -236,6 +238,7 @@ def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSen
     from bot.redaction import install_redaction
     from bot.telegram.adapter import TelegramAdapter
     from bot.telegram.digests import TelegramDigestSender
+    from bot.telegram.sending import TELEGRAM_LIMITS
 
     settings = shared.settings
     assert settings.telegram_bot_token is not None
@@ -255,6 +258,7 @@ def _add_telegram(shared: _Shared, wiring: Wiring, senders: "dict[str, DigestSen
         http=shared.http if settings.telegram_webhook_url else None,
         send_rate=settings.telegram_send_rate,
         seen=shared.seen,
+        limits=TELEGRAM_LIMITS.scaled(settings.telegram_pacing_scale),
     )
     wiring.services.append((f"Telegram ({telegram.mode})", telegram))
     senders["telegram"] = TelegramDigestSender(
@@ -338,6 +342,13 @@ async def serve(
             print(f"started: {name}", flush=True)
         await stop.wait()
     finally:
+        # First every service stops taking work (the HTTP server, started first, refuses new
+        # updates with 503 and lets those inside finish); then each stops, in reverse order,
+        # finishing what it took, so nothing accepted is lost.
+        for name, service in started:
+            quiesce = getattr(service, "quiesce", None)
+            if quiesce is not None:
+                await _quietly(quiesce, name)
         for name, service in reversed(started):
             await _quietly(service.stop, name)
         wiring.close()

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
     # Telegram allows about 30 messages a second in all; staying under it avoids 429 waits.
     telegram_send_rate: float = Field(25, gt=0, validation_alias="TELEGRAM_SEND_RATE")
+    # Each chat's pace is Telegram's (1 a second a chat, 20 a minute a group) times this.
+    telegram_pacing_scale: float = Field(1, ge=0, validation_alias="TELEGRAM_PACING_SCALE")
     telegram_webhook_secret: SecretStr | None = Field(
         None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )

@@ -9,8 +9,10 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import re
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,6 +198,28 @@ class _Fault:
         return self.chat_id is None or params.get("chat_id") == self.chat_id
 
 
+# Methods that put a message in a chat, as Telegram's flood limits count them.
+_PACED = {"sendmessage", "editmessagetext", "senddocument", "sendphoto"}
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's limits for one chat, each `(count, seconds)`: at most `count` messages in
+    any `seconds`. About one a second in any chat; at most 20 a minute in a group."""
+
+    private: tuple[tuple[int, float], ...] = ((1, 1.0),)
+    group: tuple[tuple[int, float], ...] = ((1, 1.0), (20, 60.0))
+
+    def scaled(self, factor: float) -> "FloodLimits":
+        return FloodLimits(
+            tuple((n, s * factor) for n, s in self.private),
+            tuple((n, s * factor) for n, s in self.group),
+        )
+
+    def of(self, chat_id: int | str) -> tuple[tuple[int, float], ...]:
+        return self.private if isinstance(chat_id, int) and chat_id > 0 else self.group
+
+
 @dataclass
 class FakeTelegram:
     """The Bot API at `{base_url}/bot{token}/{method}`; start() before use, close() after."""
@@ -205,6 +229,8 @@ class FakeTelegram:
     spec: BotApiSpec | None = None
     calls: list[Call] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    # When set, a chat's message beyond its limits gets 429 with retry_after, as on Telegram.
+    flood_limits: FloodLimits | None = None
 
     def __post_init__(self) -> None:
         self._updates: list[Json] = []
@@ -214,6 +240,7 @@ class FakeTelegram:
         self._faults: list[_Fault] = []
         # getChatMember's answers: (chat id, user id) -> status; anyone else is a "member".
         self.members: dict[tuple[int | str, int], str] = {}
+        self._chat_times: defaultdict[int | str, list[float]] = defaultdict(list)
         self._arrived = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -268,6 +295,10 @@ class FakeTelegram:
         """The group became a supergroup: every call naming the old id is told the new one."""
         self.fail(None, migrated_to(new_chat_id), times=None, chat_id=old_chat_id)
 
+    def flooded(self) -> list[Call]:
+        """Every request answered 429."""
+        return [c for c in self.calls if c.status == 429]
+
     def requests(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method.casefold() == method.casefold()]
 
@@ -314,7 +345,11 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             body = error(401, "Unauthorized")
         else:
-            body = self._fault(method, params) or await self._answer(method, params)
+            body = (
+                self._fault(method, params)
+                or self._flood(method, params, call.at)
+                or await self._answer(method, params)
+            )
         call.status = 200 if body["ok"] else int(body["error_code"])
         call.result = body.get("result")
         if body.get("drop"):
@@ -348,6 +383,23 @@ class FakeTelegram:
                 if fault.remaining is not None:
                     fault.remaining -= 1
                 return fault.response
+        return None
+
+    def _flood(self, method: str, params: Json, at: float) -> Json | None:
+        """429 when this message would break a limit of its chat; else count it."""
+        if self.flood_limits is None or method.casefold() not in _PACED:
+            return None
+        chat_id = params.get("chat_id")
+        if not isinstance(chat_id, int | str):
+            return None
+        times = self._chat_times[chat_id]
+        for count, seconds in self.flood_limits.of(chat_id):
+            recent = [t for t in times if t > at - seconds]
+            if len(recent) >= count:
+                wait = recent[-count] + seconds - at
+                return too_many_requests(max(1, math.ceil(wait)))
+        times.append(at)
+        del times[:-64]  # more than any window counts
         return None
 
     async def _answer(self, method: str, params: Json) -> Json:

@@ -170,13 +170,13 @@ class SlackAdapter:
                 "in_channel" if share else "ephemeral",
                 share=None if share else (SHARE_ACTION, words),
             )
-            self._answer(context, Ask(channel, kind_of(channel), words=words), destination)
+            await self._answer(context, Ask(channel, kind_of(channel), words=words), destination)
 
     async def _on_mention(
         self, ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        self._answer_in_channel(event, context)
+        await self._answer_in_channel(event, context)
 
     async def _on_message(
         self, ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext
@@ -184,9 +184,9 @@ class SlackAdapter:
         """Direct messages only; edits, joins and bots' messages are not questions."""
         await ack()
         if event.get("channel_type") == "im" and not (event.get("subtype") or event.get("bot_id")):
-            self._answer_in_channel(event, context)
+            await self._answer_in_channel(event, context)
 
-    def _answer_in_channel(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def _answer_in_channel(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         """A mention or a DM: answered where it was asked, in its thread, once. A DM that
         mentions the bot comes as two events (two event ids) for one message, perhaps to two
         processes: the message itself is the key."""
@@ -195,7 +195,7 @@ class SlackAdapter:
             return
         words = unescape(strip_mention(str(event.get("text", "")), context.bot_user_id))
         ask = Ask(channel, kind_of(channel, event.get("channel_type")), words=words)
-        self._answer(context, ask, Channel(channel, event.get("thread_ts")))
+        await self._answer(context, ask, Channel(channel, event.get("thread_ts")))
 
     async def _on_home(
         self, ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext
@@ -203,7 +203,7 @@ class SlackAdapter:
         await ack()
         user, channel = event.get("user"), str(event.get("channel", ""))
         if event.get("tab") == "home" and user:
-            self._answer(context, Ask(channel, "private", words=""), Home(user, channel))
+            await self._answer(context, Ask(channel, "private", words=""), Home(user, channel))
 
     async def _on_button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -228,7 +228,7 @@ class SlackAdapter:
             destination = Update(channel, container["message_ts"])
         else:
             return
-        self._answer(context, Ask(channel, kind_of(channel), action=value), destination)
+        await self._answer(context, Ask(channel, kind_of(channel), action=value), destination)
 
     async def _on_share(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
@@ -243,11 +243,11 @@ class SlackAdapter:
             ask = Ask(
                 channel, kind_of(channel), None if pressed else value, value if pressed else None
             )
-            self._answer(context, ask, ResponseUrl(url, "in_channel"), delete_original=True)
+            await self._answer(context, ask, ResponseUrl(url, "in_channel"), delete_original=True)
 
     # --- Ask -> conversation -> Slack calls ------------------------------------------------------
 
-    def _answer(
+    async def _answer(
         self,
         context: AsyncBoltContext,
         ask: Ask,
@@ -255,7 +255,9 @@ class SlackAdapter:
         *,
         delete_original: bool = False,
     ) -> None:
-        self._transport.spawn(self._reply(context, ask, destination, delete_original))
+        await self._transport.spawn(
+            ask.channel, self._reply(context, ask, destination, delete_original)
+        )
 
     async def _reply(
         self, context: AsyncBoltContext, ask: Ask, destination: Destination, delete_original: bool

@@ -34,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.http import HttpServer
+from bot.lanes import ChatLanes
 from briefings.ports import SeenRequests
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 # How long stop() lets answers in flight finish before cancelling them.
 DRAIN_SECONDS = 5.0
+# Answers accepted and not yet sent, all channels together.
+IN_FLIGHT = 512
 
 
 def default_retry_handlers() -> list[AsyncRetryHandler]:
@@ -88,7 +91,7 @@ class SlackTransport:
         )
         self._seen = seen
         self.app.use(self._once)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._lanes = ChatLanes(IN_FLIGHT, name="Slack answer")
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
         if http is not None and not app_token:
@@ -144,11 +147,12 @@ class SlackTransport:
             self._session = None
             self.client.session = None
 
-    def spawn(self, answer: Coroutine[Any, Any, None]) -> None:
-        """Answer after the acknowledgement, in a task that stop() waits for."""
-        task = asyncio.get_running_loop().create_task(_guarded(answer))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def spawn(self, channel: str, answer: Coroutine[Any, Any, None]) -> None:
+        """Answer after the acknowledgement, in `channel`'s lane (`ChatLanes`): channels are
+        answered concurrently, one channel in the order asked; stop() waits for them. Waits
+        only when IN_FLIGHT answers are open already: the acknowledgement then waits too, and
+        Slack slows down."""
+        await self._lanes.put(channel, answer)
 
     def webhook(self, url: str) -> AsyncWebhookClient:
         """A `response_url` client over the shared connection pool (cheap: no session of its
@@ -158,12 +162,7 @@ class SlackTransport:
         )
 
     async def _drain(self) -> None:
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=DRAIN_SECONDS)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await self._lanes.close(DRAIN_SECONDS)
 
     async def _on_http(self, request: web.Request) -> web.Response:
         response = await self.app.async_dispatch(await to_bolt_request(request))
@@ -210,10 +209,3 @@ def request_key(body: dict[str, Any]) -> str | None:
         first = actions[0] if isinstance(actions[0], dict) else {}
         return f"slack:action:{user.get('id')}:{first.get('action_ts')}"
     return None
-
-
-async def _guarded(answer: Coroutine[Any, Any, None]) -> None:
-    try:
-        await answer
-    except Exception:
-        log.exception("Slack answer failed")

@@ -6,10 +6,12 @@ service's; this module only tells it what Telegram says (who is an admin, a chat
 the bot or moved) and says its answers the Telegram way.
 """
 
+import asyncio
 import hmac
 import logging
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -20,6 +22,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -28,8 +31,17 @@ from telegram.ext import (
 )
 
 from bot.http import HttpServer
+from bot.lanes import ChatLanes
 from bot.telegram.payloads import send_document, send_message
-from bot.telegram.sending import PLATFORM, RetryPolicy, Sent, TelegramSender
+from bot.telegram.sending import (
+    INTERACTIVE,
+    PLATFORM,
+    TELEGRAM_LIMITS,
+    ChatLimits,
+    RetryPolicy,
+    Sent,
+    TelegramSender,
+)
 from briefings.commands import COMMANDS
 from briefings.conversation import AdminCheck, Conversation, Incoming
 from briefings.languages import LANGS, Lang
@@ -48,6 +60,47 @@ _KINDS: dict[str, ChatKind] = {
 }
 _ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _GONE = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
+# Updates accepted and not yet answered, all chats together; beyond it a webhook POST gets 503
+# (Telegram sends it again later) and polling waits.
+IN_FLIGHT = 512
+# How long stop() lets accepted updates finish (a 429 may ask for up to a minute).
+DRAIN_SECONDS = 75.0
+# One getUpdates batch: polling waits while this many wait to be put in a lane.
+POLL_QUEUE = 100
+RETRY_LATER = {"Retry-After": "1"}
+
+
+class ChatOrdered(BaseUpdateProcessor):
+    """Hands each update to its chat's lane (`ChatLanes`) and returns: chats concurrently,
+    one chat in order.
+
+    PTB's own concurrency runs every update in a task of its own, in no order within a chat;
+    with one place (`max_concurrent_updates=1`) PTB hands updates over one at a time, in the
+    order they came, which is what the lanes need; they do the concurrency. Handing over waits
+    while the lanes are full, so polling waits too (the update queue is bounded).
+    """
+
+    def __init__(self, lanes: ChatLanes) -> None:
+        super().__init__(max_concurrent_updates=1)
+        self._lanes = lanes
+
+    async def do_process_update(self, update: object, coroutine: "Awaitable[Any]") -> None:
+        await self._lanes.put(lane_of(update), coroutine)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def lane_of(update: object) -> str:
+    """Updates of one chat share a lane; one without a chat is a lane of its own."""
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return str(update.effective_chat.id)
+        return f"update:{update.update_id}"
+    return "other"
 
 
 class TelegramAdapter:
@@ -65,7 +118,13 @@ class TelegramAdapter:
         retry: RetryPolicy | None = None,
         poll_timeout: float = 10.0,
         seen: SeenRequests | None = None,
+        limits: ChatLimits | None = TELEGRAM_LIMITS,
+        in_flight: int = IN_FLIGHT,
+        drain_seconds: float = DRAIN_SECONDS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`limits`: each chat's pace (Telegram's; tests scale them down); `in_flight`: the
+        bound on updates accepted and not yet answered; `sleep`: waits out 429s and back-offs."""
         # Opt in to PTB 22's timedelta periods; the int form is deprecated and warns.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
         root = api_url.rstrip("/")
@@ -77,6 +136,14 @@ class TelegramAdapter:
         )
         # Digests have their own scheduler (bot/scheduling.py); PTB's JobQueue stays off.
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None is documented
+        self._lanes = ChatLanes(in_flight)
+        self._drain_seconds = drain_seconds
+        # Updates are taken only between the end of start() and quiesce(): before, PTB cannot
+        # handle them yet; after, they might outlive the process.
+        self._taking = False
+        builder = builder.concurrent_updates(ChatOrdered(self._lanes)).update_queue(
+            asyncio.Queue(maxsize=POLL_QUEUE)
+        )
         if webhook_url:
             builder = builder.updater(None)
         self.application = app = builder.build()
@@ -91,7 +158,7 @@ class TelegramAdapter:
         # process) are taken on once; the bot's id (the token's public half) scopes update ids.
         self._seen = seen
         self._bot_id = token.partition(":")[0]
-        self.sender = TelegramSender(app.bot, retry, rate=send_rate)
+        self.sender = TelegramSender(app.bot, retry, sleep, rate=send_rate, limits=limits)
 
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         app.add_handler(MessageHandler(filters.COMMAND, self._on_message))
@@ -125,14 +192,22 @@ class TelegramAdapter:
             await app.updater.start_polling(
                 timeout=timedelta(seconds=self._poll_timeout), allowed_updates=ALLOWED_UPDATES
             )
+        self._taking = True
         log.info("Telegram started as @%s (%s)", app.bot.username, self.mode)
 
+    async def quiesce(self) -> None:
+        """Take no new update from now on: a webhook POST gets 503, and Telegram resends it."""
+        self._taking = False
+
     async def stop(self) -> None:
+        """Stop taking updates, answer every update already accepted, then close."""
+        self._taking = False
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
-            await app.stop()
+            await app.stop()  # hands what is queued to the lanes
+        await self._lanes.close(self._drain_seconds)
         await app.shutdown()
 
     async def set_menu(self) -> None:
@@ -227,7 +302,7 @@ class TelegramAdapter:
             if message.attachment is not None:
                 sent = await self.sender.send_document(send_document(message, chat_id))
             else:
-                sent = await self.sender.send(send_message(message, chat_id))
+                sent = await self.sender.send(send_message(message, chat_id), priority=INTERACTIVE)
             chat_id = self._heard(chat_id, sent)
             if sent.status == "blocked":
                 return
@@ -242,6 +317,10 @@ class TelegramAdapter:
         return chat_id
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
+        """200 only for an update that will be answered: once stopping or full, 503, which
+        Telegram meets by sending the update again (to this process later, or another)."""
+        if not self._taking:
+            return web.Response(status=503, headers=RETRY_LATER)
         given = request.headers.get(SECRET_HEADER, "")
         expected = self._webhook_secret or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
@@ -253,12 +332,15 @@ class TelegramAdapter:
             update = Update.de_json(data, self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400)
-        # Asked last, once the update is accepted: one refused (a status that makes Telegram
-        # resend) must not be remembered as taken on.
+        if self._lanes.full:
+            log.warning("%d updates in flight: update refused for now", self._lanes.accepted)
+            return web.Response(status=503, headers=RETRY_LATER)
+        # Asked last, once the update can be taken on: one refused (a status that makes
+        # Telegram resend) must not be remembered as seen.
         if not self._first_time(update.update_id):
             log.info("Telegram update %s already taken on: not handled again", update.update_id)
             return web.Response(status=200)
-        await self.application.update_queue.put(update)
+        self._lanes.offer(lane_of(update), self.application.process_update(update))
         return web.Response(status=200)
 
     def _first_time(self, update_id: int) -> bool:

@@ -10,11 +10,15 @@ conversation service about a chat that blocked the bot or moved.
 
 import asyncio
 import base64
+import contextlib
+import heapq
 import html
+import itertools
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -58,11 +62,17 @@ class Sent:
         return self.status == "sent"
 
 
+# Priorities for the overall rate: a person waiting for an answer goes before a digest fan-out.
+INTERACTIVE, DIGEST = 0, 1
+
+
 class Pacer:
-    """Spaces requests at most `rate` a second, in the order they ask.
+    """Spaces requests at most `rate` a second, in order of priority, then of asking.
 
     Telegram meets a burst beyond its limits with 429 and a wait of a second or more: a
-    fan-out that keeps under the limit loses less time than one that runs into it.
+    fan-out that keeps under the limit loses less time than one that runs into it. A slot is
+    never promised ahead of time: while 10,000 digests wait their turn, an interactive reply
+    asked for later takes the next free slot (a priority within one rate, not a second rate).
     """
 
     def __init__(
@@ -77,13 +87,134 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+        self._releaser: asyncio.Task[None] | None = None
 
-    async def wait(self) -> None:
+    async def wait(self, priority: int = DIGEST) -> None:
         now = self._clock()
-        turn = max(now, self._next)
-        self._next = turn + self._interval
-        if turn > now:
-            await self._sleep(turn - now)
+        if not self._waiting and now >= self._next:
+            self._next = now + self._interval
+            return
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._waiting, (priority, next(self._arrivals), turn))
+        if self._releaser is None or self._releaser.done():
+            self._releaser = loop.create_task(self._release())
+        await turn
+
+    async def _release(self) -> None:
+        """Hand out one slot per interval to the most urgent waiter still waiting."""
+        while self._waiting:
+            now = self._clock()
+            if now < self._next:
+                await self._sleep(self._next - now)
+            while self._waiting:
+                _, _, turn = heapq.heappop(self._waiting)
+                if not turn.done():  # a waiter cancelled meanwhile gives its place up
+                    turn.set_result(None)
+                    self._next = max(self._clock(), self._next) + self._interval
+                    break
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """At most `count` messages in any `seconds` to one chat."""
+
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """Telegram's limits for one chat: about one message a second in any chat, and at most
+    20 a minute in a group. `scaled` shrinks every window (tests run at 1/100 speed); the
+    product runs at Telegram's own (`TELEGRAM_PACING_SCALE`, default 1)."""
+
+    private: tuple[Window, ...] = (Window(1, 1.0),)
+    group: tuple[Window, ...] = (Window(1, 1.0), Window(20, 60.0))
+
+    def scaled(self, factor: float) -> "ChatLimits":
+        if factor < 0:
+            raise ValueError("the pacing scale cannot be negative")
+        return ChatLimits(
+            tuple(Window(w.count, w.seconds * factor) for w in self.private),
+            tuple(Window(w.count, w.seconds * factor) for w in self.group),
+        )
+
+    def of(self, chat_id: int | str) -> tuple[Window, ...]:
+        """Positive ids are people; groups, supergroups and channels (`@name` too) are not."""
+        return self.private if isinstance(chat_id, int) and chat_id > 0 else self.group
+
+
+TELEGRAM_LIMITS = ChatLimits()
+
+
+class _Gate:
+    """One chat's turn: its sends one at a time, each after the chat's windows allow it."""
+
+    __slots__ = ("ends", "lock")
+
+    def __init__(self, keep: int) -> None:
+        self.lock = asyncio.Lock()
+        # When each of the chat's last requests was answered. The end, not the start: Telegram
+        # saw the request somewhere in between, so spacing from the end keeps its view spaced.
+        self.ends: deque[float] = deque(maxlen=max(keep, 1))
+
+
+class ChatPacing:
+    """Paces each chat within its `ChatLimits`; chats do not wait for one another."""
+
+    # Gates of chats quiet for longer than every window are forgotten past this many.
+    KEEP = 1024
+
+    def __init__(self, limits: ChatLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._gates: dict[int | str, _Gate] = {}
+        self._longest = max((w.seconds for w in (*limits.private, *limits.group)), default=0.0)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int | str) -> AsyncIterator["_Turn"]:
+        """Hold the chat for one delivery (all its attempts): its next send waits for it."""
+        self._forget_quiet()
+        windows = self._limits.of(chat_id)
+        gate = self._gates.get(chat_id)
+        if gate is None:
+            gate = self._gates[chat_id] = _Gate(max((w.count for w in windows), default=1))
+        async with gate.lock:
+            yield _Turn(gate, windows, self._clock)
+
+    def _forget_quiet(self) -> None:
+        if len(self._gates) <= self.KEEP:
+            return
+        now = self._clock()
+        for chat_id, gate in list(self._gates.items()):
+            quiet = not gate.ends or gate.ends[-1] + self._longest <= now
+            if quiet and not gate.lock.locked():
+                del self._gates[chat_id]
+
+
+@dataclass(slots=True)
+class _Turn:
+    gate: _Gate
+    windows: tuple[Window, ...]
+    clock: Callable[[], float]
+
+    async def ready(self) -> None:
+        """Wait until one more message keeps the chat within every window."""
+        while True:
+            ends, now = self.gate.ends, self.clock()
+            at = max(
+                (ends[-w.count] + w.seconds for w in self.windows if len(ends) >= w.count),
+                default=now,
+            )
+            if at <= now:
+                return
+            await asyncio.sleep(at - now)
+
+    def answered(self) -> None:
+        self.gate.ends.append(self.clock())
 
 
 class TelegramSender:
@@ -95,48 +226,70 @@ class TelegramSender:
         *,
         rate: float | None = None,
         in_flight: int = 8,
+        limits: ChatLimits | None = TELEGRAM_LIMITS,
     ) -> None:
         """`rate`: requests a second at most, all chats together (None: unpaced).
+
+        `limits`: each chat's own pace (None: unpaced); Telegram's by default. A chat's sends
+        go one at a time, in the order asked, so its messages arrive in order.
 
         `in_flight`: requests open at once. The HTTP client's pool looks at every open
         connection for each request, so a request's CPU cost grows with the connections, and
         a fast fan-out with many open at once ran out of CPU. A send waiting out a 429 or a
         back-off holds no place here.
+
+        `sleep` waits out 429s and back-offs (tests hold it to keep a chat waiting).
         """
         self._bot = bot
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._pacer = Pacer(rate) if rate is not None else None
+        self._chats = ChatPacing(limits or ChatLimits((), ()))
         self._requests = asyncio.Semaphore(in_flight)
 
-    async def send(self, payload: dict[str, Any]) -> Sent:
-        """`payload` is exactly the `sendMessage` parameters (see bot.telegram.payloads)."""
-        return await self._deliver(payload, lambda p: self._bot.send_message(**to_kwargs(p)))
+    async def send(self, payload: dict[str, Any], *, priority: int = DIGEST) -> Sent:
+        """`payload` is exactly the `sendMessage` parameters (see bot.telegram.payloads).
+        An answer to a person is sent with `priority=INTERACTIVE`: it goes before digests."""
+        return await self._deliver(
+            payload, lambda p: self._bot.send_message(**to_kwargs(p)), priority
+        )
 
     async def send_document(self, payload: dict[str, Any]) -> Sent:
         """`payload` is `bot.telegram.payloads.send_document`'s: sent as multipart, with the
         same retries, flood waits and migrations as a message."""
-        return await self._deliver(payload, lambda p: self._bot.send_document(**document_kwargs(p)))
+        return await self._deliver(
+            payload, lambda p: self._bot.send_document(**document_kwargs(p)), INTERACTIVE
+        )
 
     async def edit(self, payload: dict[str, Any], message_id: int) -> Sent:
         """Edit a message in place; `payload` as for `send`. An edit that would change nothing
-        counts as done: the message already shows it."""
+        counts as done: the message already shows it. Edits answer a button: interactive."""
 
         async def call(p: dict[str, Any]) -> object:
             return await self._bot.edit_message_text(message_id=message_id, **to_kwargs(p))
 
-        return await self._deliver(payload, call)
+        return await self._deliver(payload, call, INTERACTIVE)
 
-    async def _deliver(self, payload: dict[str, Any], call: Call) -> Sent:
+    async def _deliver(self, payload: dict[str, Any], call: Call, priority: int) -> Sent:
+        async with self._chats.turn(payload["chat_id"]) as turn:
+            return await self._attempts(payload, call, priority, turn)
+
+    async def _attempts(
+        self, payload: dict[str, Any], call: Call, priority: int, turn: "_Turn"
+    ) -> Sent:
         chat_id = payload["chat_id"]
         moved: int | None = None
         backoff = self._policy.first_backoff
         for attempt in range(1, self._policy.attempts + 1):
+            await turn.ready()
             if self._pacer is not None:
-                await self._pacer.wait()
+                await self._pacer.wait(priority)
             try:
-                async with self._requests:
-                    result = await call(payload)
+                try:
+                    async with self._requests:
+                        result = await call(payload)
+                finally:
+                    turn.answered()
                 message = result if isinstance(result, TelegramMessage) else None
                 return Sent("sent", message, moved)
             except RetryAfter as exc:

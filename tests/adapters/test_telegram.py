@@ -30,7 +30,7 @@ from bot.session import SessionChatStates
 from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
 from bot.telegram.digests import TelegramDigestSender
 from bot.telegram.payloads import SELECTED, send_message
-from bot.telegram.sending import PLATFORM, RetryPolicy
+from bot.telegram.sending import PLATFORM, TELEGRAM_LIMITS, RetryPolicy
 from briefings.actions import Action, encode
 from briefings.commands import COMMANDS
 from briefings.conversation import Conversation, Incoming
@@ -72,6 +72,8 @@ SPEC_PATH = SHARED / "specs" / "telegram-bot-api.json"
 # Quick retries keep the fault tests fast; the policy itself is the product's.
 POLICY = RetryPolicy(attempts=3, first_backoff=0.01, max_backoff=0.05, max_retry_after=5.0)
 POLL_TIMEOUT = 1.0
+# Telegram's per-chat pace at 1/100: a second a message would make each test a minute.
+LIMITS = TELEGRAM_LIMITS.scaled(0.01)
 ALICE, BOB = 5001, 5002  # private chats: the chat id is the user's id
 GROUP = -4001
 MEMBER, ADMIN, OWNER = 5002, 5003, 5004
@@ -167,6 +169,7 @@ class Bots:
             "renderer": self.renderer,
             "retry": POLICY,
             "poll_timeout": POLL_TIMEOUT,
+            "limits": LIMITS,
         }
         return TelegramAdapter(**{**settings, **overrides})
 
