@@ -13,15 +13,18 @@ from briefings.articles import Article
 from briefings.dates import format_day
 from briefings.dossier import Event, Visit
 from briefings.knowledge import known_articles, known_from
+from briefings.labels import label
 from briefings.languages import Lang
 from briefings.partnership import Partnership
 from briefings.replies import Reply, Say
 from briefings.schedule import Digest, plan
-from briefings.summary import counterpart
+from briefings.summary import counterpart, name, points
 from briefings.views import Marks, about, quote_data
 
 # Key quotes a recap carries at most: it is read in a minute, not a dossier again.
 RECAP_QUOTES: Final = 3
+# Outcomes a digest tells at most, the key ones first: in brief, not the dossier again.
+BRIEF: Final = 2
 
 
 def digests(visit: Visit) -> list[Digest]:
@@ -58,7 +61,7 @@ def digest_reply(
         data["items"] = _plans(events, marks, lang)
         met = {p for e in events for p in e.people}
         data["meet"] = [counterpart(p, lang) for p in visit.people if p.id in met]
-        data["points"] = _points(visit, marks, lang)
+        data["points"] = points(visit, marks, lang, known)
     elif digest.kind == "morning":
         n = visit.days.index(digest.day) + 1
         data["heading"] = Say(
@@ -66,14 +69,17 @@ def digest_reply(
         )
         data["items"] = _plans(visit.events_on(digest.day), marks, lang)
         yesterday = digest.day - timedelta(days=1)
-        data["outcomes"] = _outcomes(visit.events_on(yesterday), marks, lang, known)
+        data["outcomes"] = _outcomes(visit.events_on(yesterday), marks, lang, known)[:BRIEF]
     else:
         data["heading"] = Say("digest_recap")
-        data["outcomes"] = _outcomes(visit.programme, marks, lang, known)
+        data["outcomes"] = _outcomes(visit.programme, marks, lang, known)[:BRIEF]
         key = [q for q in visit.quotes if q.key and known_from(q.cite, known)]
-        data["quotes"] = [quote_data(q, visit, marks, lang) for q in key[:RECAP_QUOTES]]
+        data["quotes"] = [
+            {**quote_data(q, visit, marks, lang), "speaker": _speaker(visit, q.speaker, lang)}
+            for q in key[:RECAP_QUOTES]
+        ]
         data["follow_ups"] = [
-            f"{f.text(lang)} {marks.of(f.cite)}"
+            f"{f.label(lang)} ({label(f'follow_up_{f.status}', lang)}) {marks.of(f.cite)}"
             for f in partnership.follow_ups
             if f.visit == visit.id
         ]
@@ -90,15 +96,12 @@ def _plans(events: tuple[Event, ...], marks: Marks, lang: Lang) -> list[str]:
 def _outcomes(
     events: tuple[Event, ...], marks: Marks, lang: Lang, known: frozenset[str]
 ) -> list[str]:
-    return [
-        f"{r.text(lang)} {marks.of(r.cite)}"
-        for e in events
-        for r in e.reported
-        if known_from(r.cite, known)
-    ]
+    """What came of the events as reported by then, the dossier's key outcomes first: a digest
+    tells them in brief, the dossier in full."""
+    reported = [r for e in events for r in e.reported if known_from(r.cite, known)]
+    ordered = [r for r in reported if r.key] + [r for r in reported if not r.key]
+    return [f"{r.text(lang)} {marks.of(r.cite)}" for r in ordered]
 
 
-def _points(visit: Visit, marks: Marks, lang: Lang) -> list[str]:
-    if visit.summary is None:
-        return []
-    return [f"{p.text(lang)} {marks.of(p.cite)}" for p in visit.summary.points]
+def _speaker(visit: Visit, speaker: str | None, lang: Lang) -> str:
+    return name(visit.person(speaker), lang) if speaker else label("speaker_not_stated", lang)

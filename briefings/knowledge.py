@@ -1,29 +1,25 @@
 """What could be known at a given hour: plans before an event, outcomes once reported.
 
 A fact is known from the moment one of the articles it cites is: from its publication time where
-the page states one, else from the day its own tense shows it was written before, else always
-(such an article may state plans, never outcomes: the seed check sees to that). A digest or a
+the page states one, else always (such an article may state plans, never outcomes: the seed check
+sees to that). A digest or a
 briefing at an hour shows only outcomes and remarks known by then; plans are always known.
 """
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime
 
 from briefings.articles import Article
 from briefings.dossier import Citation, Event, Quote, Reported
 
-_LAST_TO_START = timezone(timedelta(hours=-12))
-
 
 def article_known(article: Article, moment: datetime) -> bool:
+    """An article with a publication time is known from then. One without (the Italian preview,
+    written before the visit: `written_before`) cannot report an outcome — the seed check
+    requires a publication time for that — so what it says (plans, remarks made beforehand)
+    is taken as known at any hour."""
     if article.published is not None:
         return article.published <= moment
-    if article.written_before is not None:
-        # Written before that day began wherever it was written: surely there once the day has
-        # begun everywhere, the last place being UTC-12.
-        return datetime.combine(article.written_before, time(), tzinfo=_LAST_TO_START) <= moment
-    # Nothing says when: it cannot report an outcome (the seed check requires a publication
-    # time for that), and what else it says is taken as known.
     return True
 
 

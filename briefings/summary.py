@@ -26,16 +26,32 @@ MAX_ITEMS: Final = 5
 _KO_NUMBERS: Final = "①②③④⑤⑥⑦⑧⑨"
 
 
+def points(visit: Visit, marks: Marks, lang: Lang, known: frozenset[str]) -> list[str]:
+    """The dossier's talking points known by then: one drawn from a later report waits for it."""
+    if visit.summary is None:
+        return []
+    return [
+        f"{p.text(lang)} {marks.of(p.cite)}"
+        for p in visit.summary.points
+        if known_from(p.cite, known)
+    ]
+
+
+def name(person: Person, lang: Lang) -> str:
+    """Both scripts, Hangul first in Korean: `강기정(Kang Gijung)`, `Kang Gijung (강기정)`."""
+    latin = next((n.text for n in person.names if n.script == "latin"), None)
+    hangul = next((n.text for n in person.names if n.script == "hangul"), None)
+    if latin and hangul:
+        return f"{hangul}({latin})" if lang == "ko" else f"{latin} ({hangul})"
+    return latin or hangul or person.id
+
+
 def counterpart(person: Person, lang: Lang) -> str:
     """Both scripts, Hangul first in Korean: `강기정(Kang Gijung) 광주광역시장`, and
     `Kang Gijung (강기정), Mayor of Gwangju` in English and Italian."""
-    latin = next((n.text for n in person.names if n.script == "latin"), None)
-    hangul = next((n.text for n in person.names if n.script == "hangul"), None)
     if lang == "ko":
-        name = f"{hangul}({latin})" if hangul and latin else hangul or latin
-        return f"{name} {person.role(lang)}"
-    name = f"{latin} ({hangul})" if latin and hangul else latin or hangul
-    return f"{name}, {person.role(lang)}"
+        return f"{name(person, lang)} {person.role(lang)}"
+    return f"{name(person, lang)}, {person.role(lang)}"
 
 
 def _number(n: int, lang: Lang) -> str:
@@ -136,9 +152,7 @@ def summary_reply(
             "no_times": visit.dated and phase != "past",
             "next": next_line,
             "counterparts": [counterpart(p, lang) for p in visit.people if p.key],
-            "points": (
-                [f"{p.text(lang)} {marks.of(p.cite)}" for p in summary.points] if summary else []
-            ),
+            "points": points(visit, marks, lang, known),
             "unknown": (
                 f"{summary.unknown.text(lang)} {marks.of(summary.unknown.cite)}"
                 if summary
