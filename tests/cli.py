@@ -8,6 +8,7 @@ would send a test to the internet) is never read, and `var/` there is never writ
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -87,3 +88,23 @@ async def start_cli(
         stdout=stdout,
         stderr=stderr,
     )
+
+
+async def read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 60) -> str:
+    """What a running `briefing-bot` printed until `marker` (or its end): a deadline, not a
+    timing."""
+    seen = ""
+    async with asyncio.timeout(timeout):
+        while marker not in seen:
+            line = await stream.readline()
+            if not line:
+                break
+            seen += line.decode()
+    return seen
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a server a child process will open."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, private_message, wait_until
-from tests.cli import run_cli, start_cli
+from tests.cli import read_until, run_cli, start_cli
 
 
 async def _start(fake: FakeTelegram, tmp_path: Path) -> asyncio.subprocess.Process:
@@ -19,17 +19,6 @@ async def _start(fake: FakeTelegram, tmp_path: Path) -> asyncio.subprocess.Proce
     return await start_cli("run", cwd=tmp_path, env=env)
 
 
-async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 20) -> str:
-    seen = ""
-    async with asyncio.timeout(timeout):
-        while marker not in seen:
-            line = await stream.readline()
-            if not line:
-                break
-            seen += line.decode()
-    return seen
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 async def test_run_serves_telegram_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     fake = FakeTelegram()
@@ -38,7 +27,7 @@ async def test_run_serves_telegram_and_stops_cleanly(tmp_path: Path, sig: signal
     try:
         assert process.stdout is not None
         assert process.stderr is not None
-        started = await _read_until(process.stdout, "started: digest scheduler")
+        started = await read_until(process.stdout, "started: digest scheduler")
         assert "started: Telegram (polling)" in started
         fake.queue_update(private_message("/itinerary martedì", language_code="it"))
         await wait_until(fake.sent, timeout=15)

@@ -10,7 +10,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from bot.links import LinkSigner
 from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
-from tests.cli import start_cli
+from tests.cli import free_port, read_until, start_cli
 
 from ..conftest import AUGUST
 
@@ -52,30 +51,13 @@ if not CHROMIUM.exists():
 playwright_api = pytest.importorskip("playwright.async_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 60) -> str:
-    seen = ""
-    async with asyncio.timeout(timeout):
-        while marker not in seen:
-            line = await stream.readline()
-            if not line:
-                break
-            seen += line.decode()
-    return seen
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[str]:
     """`briefing-bot run` (Telegram against the fake, polling) with the book published; the
     base URL of its HTTP server."""
     fake = FakeTelegram()
     await fake.start()
-    port = _free_port()
+    port = free_port()
     workdir = tmp_path / "run"
     workdir.mkdir()
     env = {
@@ -88,7 +70,7 @@ async def served(tmp_path: Path) -> AsyncIterator[str]:
     process = await start_cli("run", cwd=workdir, env=env)
     try:
         assert process.stdout is not None
-        started = await _read_until(process.stdout, "started: digest scheduler")
+        started = await read_until(process.stdout, "started: digest scheduler")
         assert f"started: HTTP on 127.0.0.1:{port}" in started, started
         yield f"http://127.0.0.1:{port}"
     finally:

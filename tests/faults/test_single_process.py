@@ -7,18 +7,7 @@ import signal
 from pathlib import Path
 
 from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
-from tests.cli import start_cli
-
-
-async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 30) -> str:
-    seen = ""
-    async with asyncio.timeout(timeout):
-        while marker not in seen:
-            line = await stream.readline()
-            if not line:
-                break
-            seen += line.decode()
-    return seen
+from tests.cli import read_until, start_cli
 
 
 async def _start(fake: FakeTelegram, cwd: Path, database: Path) -> asyncio.subprocess.Process:
@@ -59,7 +48,7 @@ async def test_a_second_process_on_one_sqlite_file_refuses_and_a_killed_one_does
         first = await _start(fake, first_dir, database)
         processes.append(first)
         assert first.stdout is not None
-        assert "started: digest scheduler" in await _read_until(
+        assert "started: digest scheduler" in await read_until(
             first.stdout, "started: digest scheduler"
         )
 
@@ -81,7 +70,7 @@ async def test_a_second_process_on_one_sqlite_file_refuses_and_a_killed_one_does
         third = await _start(fake, third_dir, database)
         processes.append(third)
         assert third.stdout is not None
-        started = await _read_until(third.stdout, "started: digest scheduler")
+        started = await read_until(third.stdout, "started: digest scheduler")
         assert "started: digest scheduler" in started, (await _finish(third))[1]
         third.send_signal(signal.SIGTERM)
         code, err = await _finish(third)

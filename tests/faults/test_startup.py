@@ -17,20 +17,13 @@ import pytest
 
 from fakes.slack_api import APP_TOKEN, SIGNING_SECRET, FakeSlack
 from fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
-from tests.cli import run_cli
+from tests.cli import free_port, run_cli
 
 # Tokens the fakes do not know, shaped like real ones: each must never be printed.
 BAD_TELEGRAM_TOKEN = "987654:AAF-wrong-token-for-start-up-tests"  # noqa: S105 - made up
 BAD_SLACK_TOKEN = "xoxb-wrong-token-for-start-up-tests"  # noqa: S105
 BAD_APP_TOKEN = "xapp-wrong-token-for-start-up-tests"  # noqa: S105
 DB_PASSWORD = "pg-password-for-start-up-tests"  # noqa: S105
-
-
-def _free_port() -> int:
-    """A loopback port where nothing listens (bound, then closed)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _run(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -144,7 +137,7 @@ def test_a_rejected_telegram_token_is_one_line_without_the_token(tmp_path: Path)
 
 
 def test_an_unreachable_telegram_api_is_one_line(tmp_path: Path) -> None:
-    api = f"http://127.0.0.1:{_free_port()}"
+    api = f"http://127.0.0.1:{free_port()}"
     result = _run(tmp_path, {"TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_API_URL": api})
     _assert_one_line(result, tmp_path, api, "TELEGRAM_API_URL")
     _assert_no_secret(result, tmp_path, [DEFAULT_TOKEN])
@@ -187,7 +180,7 @@ def test_a_rejected_slack_token_is_one_line_naming_it(tmp_path: Path, which: str
 
 
 def test_an_unreachable_slack_api_is_one_line(tmp_path: Path) -> None:
-    api = f"http://127.0.0.1:{_free_port()}/api/"
+    api = f"http://127.0.0.1:{free_port()}/api/"
     env = {"SLACK_BOT_TOKEN": BAD_SLACK_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": api}
     result = _run(tmp_path, env)
     _assert_one_line(result, tmp_path, api, "SLACK_API_URL")
@@ -218,7 +211,7 @@ def test_a_refused_postgresql_connection_is_one_line_without_the_password(
     tmp_path: Path,
 ) -> None:
     pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-    port = _free_port()
+    port = free_port()
     url = f"postgresql+psycopg://briefings:{DB_PASSWORD}@127.0.0.1:{port}/briefings"
     env = {"TELEGRAM_BOT_TOKEN": BAD_TELEGRAM_TOKEN, "BRIEFINGS_DATABASE_URL": url}
     result = _run(tmp_path, env)
