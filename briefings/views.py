@@ -357,6 +357,8 @@ def who_reply(
             {
                 "names": person_names(person),
                 "hangul_missing": not has_hangul,
+                # A likely spelling no source uses, with why: never shown as the name itself.
+                "variants": [v.note(lang) for v in person.variants],
                 "role": person.role(lang),
                 "organisation": person.organisation(lang) if person.organisation else None,
                 "side": label(f"side_{person.side}", lang),
