@@ -20,7 +20,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
@@ -111,7 +110,7 @@ async def measure(library: Library, api_url: str) -> list[Figure]:
     limits = httpx.Limits(max_connections=OPEN)
     async with httpx.AsyncClient(limits=limits) as client:
 
-        async def bare(chat: int) -> Any:
+        async def bare(chat: int) -> object:
             response = await client.post(url, json=send_message(message, chat))
             response.raise_for_status()
             return response.json()
