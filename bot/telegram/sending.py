@@ -60,6 +60,9 @@ class Sent:
     message: TelegramMessage | None = None
     moved_to: int | None = None
     detail: str | None = None
+    # The id of the message sent (a send) or edited; `message` is built only where PTB's
+    # object layer made the call (edits, documents): a text send reads the id from the JSON.
+    message_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -312,8 +315,10 @@ class TelegramSender:
                         result = await call(payload)
                 finally:
                     turn.answered()
-                message = result if isinstance(result, TelegramMessage) else None
-                return Sent("sent", message, moved)
+                if isinstance(result, TelegramMessage):
+                    return Sent("sent", result, moved, message_id=result.message_id)
+                sent_id = result.get("message_id") if isinstance(result, dict) else None
+                return Sent("sent", None, moved, message_id=sent_id)
             except RetryAfter as exc:
                 wait = _seconds(exc.retry_after)
                 if wait > self._policy.max_retry_after:
