@@ -82,6 +82,8 @@ class CappedTelegram(FakeTelegram):
 
     cap: float = CAP
     seed: int = SEED
+    # 5% 429 and 1% 500 at random; off, the fake answers every send within the cap.
+    faults: bool = True
     answers: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -100,7 +102,7 @@ class CappedTelegram(FakeTelegram):
             if len(self._delivered_at) >= self.cap:
                 self.answers["429 over the cap"] += 1
                 return too_many_requests(1)
-            draw = self._random.random()
+            draw = self._random.random() if self.faults else 1.0
             if draw < RANDOM_429:
                 self.answers["429 at random"] += 1
                 return too_many_requests(1)
@@ -124,11 +126,11 @@ class FakeReport:
     cpu_s: float
 
 
-def _serve_fake(conn: Connection, cap: float) -> None:
+def _serve_fake(conn: Connection, cap: float, faults: bool = True) -> None:
     """Process entry point: serve until told to stop, then send back what was delivered."""
 
     async def main() -> None:
-        fake = CappedTelegram(cap=cap)
+        fake = CappedTelegram(cap=cap, faults=faults)
         conn.send(await fake.start())
         loop = asyncio.get_running_loop()
         try:
@@ -151,17 +153,34 @@ def _serve_fake(conn: Connection, cap: float) -> None:
     asyncio.run(main())
 
 
+@dataclass(frozen=True)
+class FakeProcess:
+    """The fake's URL, the pipe that stops it (and brings its `FakeReport` back), its pid."""
+
+    url: str
+    conn: Connection
+    pid: int
+
+
 @contextmanager
 def fake_in_process(cap: float) -> Iterator[tuple[str, Connection]]:
+    with fake_process(cap) as fake:
+        yield fake.url, fake.conn
+
+
+@contextmanager
+def fake_process(cap: float, *, faults: bool = True) -> Iterator[FakeProcess]:
+    """The capped fake in a process of its own, stopped (or killed) on the way out."""
     parent, child = multiprocessing.get_context("spawn").Pipe()
     process = multiprocessing.get_context("spawn").Process(
-        target=_serve_fake, args=(child, cap), daemon=True
+        target=_serve_fake, args=(child, cap, faults), daemon=True
     )
     process.start()
     try:
         if not parent.poll(30):
             raise RuntimeError("the fake Bot API did not start")
-        yield parent.recv(), parent
+        assert process.pid is not None
+        yield FakeProcess(parent.recv(), parent, process.pid)
     finally:
         parent.close()  # an unfinished run: the fake's recv() ends, and so does the fake
         process.join(5)

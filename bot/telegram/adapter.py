@@ -325,6 +325,11 @@ class TelegramAdapter:
         expected = self._webhook_secret or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return web.Response(status=403)
+        if self._lanes.full:
+            # Before reading the update: in a burst, refusals outnumber what is taken, and
+            # parsing each into PTB's objects first spent the CPU the lanes needed to drain.
+            log.warning("%d updates in flight: update refused for now", self._lanes.accepted)
+            return web.Response(status=503, headers=RETRY_LATER)
         try:
             data: Any = await request.json()
             if not isinstance(data, dict):
@@ -332,8 +337,7 @@ class TelegramAdapter:
             update = Update.de_json(data, self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400)
-        if self._lanes.full:
-            log.warning("%d updates in flight: update refused for now", self._lanes.accepted)
+        if self._lanes.full:  # filled while the body was read
             return web.Response(status=503, headers=RETRY_LATER)
         # Asked last, once the update can be taken on: one refused (a status that makes
         # Telegram resend) must not be remembered as seen.

@@ -116,7 +116,8 @@ async def test_requests_in_flight_stay_within_the_bound(fake: CountingTelegram, 
         *(sender.send({"chat_id": 7000 + i, "text": f"n{i}"}) for i in range(8))
     )
     assert [r.status for r in results] == ["sent"] * 8
-    assert all(r.message is not None and r.moved_to is None for r in results)
+    # Sent through PTB's request layer: the message's id, not a PTB Message built from it.
+    assert all(r.message_id is not None and r.moved_to is None for r in results)
     assert sorted(p["chat_id"] for p in fake.sent()) == list(range(7000, 7008))
     assert fake.most_open == 2
 

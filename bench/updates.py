@@ -1,0 +1,272 @@
+"""Updates a second on one process: interactive commands from 1,000 chats, against the fake.
+
+The product's TelegramAdapter in webhook mode (PTB, the per-chat lanes of bot/lanes.py, the
+conversation service on SQLite, the renderer, TelegramSender) behind its aiohttp server, with
+no pacing (no overall rate, no per-chat windows), answering to bench/fanout.py's fake Bot API in
+a process of its own (no cap, no faults). Telegram's side runs in a third process, as Telegram
+does: it posts each chat's commands in order, one after the other's 200, over at most
+CONNECTIONS connections at once (setWebhook's default `max_connections`), and posts a refused
+update (503) again after the adapter's Retry-After. No process's CPU is another's.
+
+The same load twice: once with every update in one lane (handled one at a time, as the adapter
+did before the per-chat lanes: the serial baseline), once with the lanes per chat. Printed: both
+rates (updates answered a second), their ratio (goal: at least 3x), p50 and p99 from the POST to
+the answer's sendMessage, and whether every chat got its answers in the order it asked (each
+chat asks for day 1, day 2, day 3 of the visit).
+"""
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import re
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import Engine
+
+import bot.telegram.adapter
+from bench.fanout import SEND_AT, fake_process
+from bench.results import GoalResult
+from bot.http import HttpServer
+from bot.settings import PROJECT_ROOT
+from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
+from bot.telegram.sending import DIGEST, Sent
+from briefings.conversation import Conversation
+from briefings.library import Library
+from briefings.loader import load_seeds
+from briefings.rendering.renderer import Renderer
+from fakes.telegram_api import DEFAULT_TOKEN, private_message
+from storage.chats import SqlChatStates
+from storage.engine import make_engine
+from storage.migrate import upgrade
+
+CHATS = int(os.environ.get("BENCH_UPDATES_CHATS", "1000"))
+COMMANDS = ("/itinerary day 1", "/itinerary day 2", "/itinerary day 3")
+CONNECTIONS = 40
+SECRET = "bench-webhook-secret"  # noqa: S105 - the bench's own
+GOAL = 3.0
+DEADLINE_S = 120.0
+FIRST_CHAT = 10_000
+DAY = re.compile(r"Day (\d+) of")
+
+
+# --- Telegram's side: posts the updates, in its own process ----------------------------------
+
+
+@dataclass(frozen=True)
+class Posted:
+    asked: dict[int, list[float]]  # chat -> when each of its updates was first posted
+    refused: int
+
+
+def _post_all(conn: Connection, url: str, chats: list[int]) -> None:
+    """Process entry point: post every chat's commands, then send back when each was asked."""
+
+    async def main() -> Posted:
+        asked: defaultdict[int, list[float]] = defaultdict(list)
+        refused = 0
+        connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def chat(chat_id: int) -> None:
+                nonlocal refused
+                for n, command in enumerate(COMMANDS):
+                    update = {
+                        "update_id": chat_id * 10 + n,
+                        **private_message(command, chat_id=chat_id),
+                    }
+                    asked[chat_id].append(time.perf_counter())
+                    while True:
+                        async with session.post(
+                            url, json=update, headers={SECRET_HEADER: SECRET}
+                        ) as response:
+                            if response.status == 200:
+                                break
+                            assert response.status == 503, response.status
+                            wait = float(response.headers.get("Retry-After", "1"))
+                        refused += 1
+                        await asyncio.sleep(wait)
+
+            await asyncio.gather(*(chat(c) for c in chats))
+        return Posted(dict(asked), refused)
+
+    conn.send(asyncio.run(main()))
+
+
+@contextmanager
+def telegram_posting(url: str, chats: list[int]) -> Iterator[Connection]:
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_post_all, args=(child, url, chats), daemon=True
+    )
+    process.start()
+    try:
+        yield parent
+    finally:
+        parent.close()
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+# --- the product, answering -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    updates: int
+    elapsed: float
+    latencies: list[float]
+    in_order: int  # chats whose answers came in the order asked
+    chats: int
+    refused: int
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.elapsed
+
+
+@dataclass
+class Answers:
+    by_chat: defaultdict[int, list[tuple[float, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    count: int = 0
+
+
+async def run(library: Library, engine: Engine, api_url: str, lanes: bool) -> Phase:
+    """The whole load against a new adapter; `lanes=False`: every update in one lane."""
+    conversation = Conversation(library, SqlChatStates(engine), lambda: SEND_AT)
+    http = HttpServer("127.0.0.1", 0)
+    adapter = TelegramAdapter(
+        token=DEFAULT_TOKEN,
+        api_url=api_url,
+        conversation=conversation,
+        renderer=Renderer(),
+        webhook_url="https://bench.example.org/telegram",
+        webhook_secret=SECRET,
+        http=http,
+        send_rate=None,
+        limits=None,
+    )
+    answers = Answers()
+    send = adapter.sender.send
+
+    async def recorded_send(payload: dict[str, Any], *, priority: int = DIGEST) -> Sent:
+        sent = await send(payload, priority=priority)
+        answers.by_chat[payload["chat_id"]].append((time.perf_counter(), payload["text"]))
+        answers.count += 1
+        return sent
+
+    adapter.sender.send = recorded_send  # type: ignore[method-assign]  # instrumentation
+    lane_of = bot.telegram.adapter.lane_of
+    if not lanes:
+        bot.telegram.adapter.lane_of = lambda update: "one lane"  # instrumentation
+    chats = list(range(FIRST_CHAT, FIRST_CHAT + CHATS))
+    await http.start()
+    await adapter.start()
+    try:
+        url = f"http://127.0.0.1:{http.port}/telegram"
+        loop = asyncio.get_running_loop()
+        with telegram_posting(url, chats) as posting:
+            async with asyncio.timeout(DEADLINE_S):
+                while answers.count < CHATS * len(COMMANDS):
+                    await asyncio.sleep(0.01)
+                posted: Posted = await loop.run_in_executor(None, posting.recv)
+    finally:
+        bot.telegram.adapter.lane_of = lane_of
+        await http.quiesce()
+        await adapter.stop()
+        await http.stop()
+    return _phase(posted, answers, chats)
+
+
+def _phase(posted: Posted, answers: Answers, chats: list[int]) -> Phase:
+    first = min(posted.asked[c][0] for c in chats)
+    last = max(answers.by_chat[c][-1][0] for c in chats)
+    latencies = [
+        done - start
+        for c in chats
+        for start, (done, _) in zip(posted.asked[c], answers.by_chat[c], strict=True)
+    ]
+    # Day n's programme names day n: a chat's answers in the order asked name 1, 2, 3.
+    in_order = sum(1 for c in chats if _days(answers.by_chat[c]) == [1, 2, 3])
+    return Phase(len(latencies), last - first, latencies, in_order, len(chats), posted.refused)
+
+
+def _days(texts: list[tuple[float, str]]) -> list[int]:
+    return [_day_of(text) for _, text in texts]
+
+
+def _cuts(latencies: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+def _day_of(text: str) -> int:
+    match = DAY.search(text)
+    return int(match.group(1)) if match else 0
+
+
+def main() -> GoalResult:
+    logging.getLogger("bot.telegram.sending").setLevel(logging.ERROR)
+    logging.getLogger("bot.telegram.adapter").setLevel(logging.ERROR)
+    library = Library(load_seeds(PROJECT_ROOT / "seeds"))
+    phases: dict[bool, Phase] = {}
+    with fake_process(1e9, faults=False) as fake:
+        for lanes in (False, True):
+            with tempfile.TemporaryDirectory() as tmp:
+                engine = make_engine(f"sqlite:///{Path(tmp) / 'updates.sqlite3'}")
+                try:
+                    upgrade(engine)
+                    phases[lanes] = asyncio.run(run(library, engine, fake.url, lanes))
+                finally:
+                    engine.dispose()
+        fake.conn.send("stop")
+        fake.conn.recv()
+    serial, concurrent = phases[False], phases[True]
+    ratio = concurrent.rate / serial.rate
+    print(
+        f"== updates a second, one process: {CHATS:,} chats x {len(COMMANDS)} commands over "
+        f"{CONNECTIONS} webhook connections; no pacing; fake Bot API in its own process =="
+    )
+    for name, phase in (("one at a time", serial), ("per-chat lanes", concurrent)):
+        p50, p99 = _cuts(phase.latencies)
+        print(
+            f"{name:<16} {phase.rate:>7.1f} updates/s   p50 {p50:>8.1f} ms   p99 {p99:>8.1f} ms"
+            f"   ({phase.updates:,} in {phase.elapsed:.2f} s; {phase.refused:,} refused 503)"
+        )
+    order = concurrent.in_order == concurrent.chats
+    print(f"ratio            {ratio:>7.2f}        (goal: at least {GOAL:g})")
+    print(
+        f"order in a chat  {concurrent.in_order:,} of {concurrent.chats:,} chats answered "
+        "day 1, 2, 3 in the order they asked"
+    )
+    met = ratio >= GOAL and order
+    _, p99 = _cuts(concurrent.latencies)
+    note = ""
+    if not order:
+        note = "answers out of order within a chat"
+    elif not met:
+        note = "one process's CPU: every update costs its parse, state, render and send"
+    return GoalResult(
+        "3. updates/s, one process",
+        f"{ratio:.2f}x serial ({concurrent.rate:.0f}/s vs {serial.rate:.0f}/s), p99 {p99:.0f} ms",
+        met,
+        note,
+    )
+
+
+if __name__ == "__main__":
+    main()
