@@ -52,7 +52,7 @@ def run_all(names: tuple[str, ...] = MODULES) -> list[GoalResult]:
         try:
             entry: Callable[[], object] = importlib.import_module(f"bench.{name}").main
             results += _results(entry())
-        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the rest
+        except Exception as exc:  # one broken benchmark must not hide the others
             traceback.print_exc()
             results.append(GoalResult(f"bench.{name}", "failed", False, f"{exc!r}"[:120]))
         print(f"(bench.{name}: {time.perf_counter() - started:.1f} s)", flush=True)

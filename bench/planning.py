@@ -245,7 +245,9 @@ def main() -> GoalResult:
     print("again = planning a second time (adds no row); peak MB = the process's peak RSS,")
     print("imports and seeds included; B/sub RAM = what planning added to RSS per subscription;")
     print("B/sub disk = the ledger table and its indexes (SQLite: the file's growth)")
-    goal = f"planning {SUBSCRIPTIONS:,} subscriptions on PostgreSQL (≤{GOAL_S:g} s, ≤{GOAL_MB:g} MB)"
+    goal = (
+        f"planning {SUBSCRIPTIONS:,} subscriptions on PostgreSQL (≤{GOAL_S:g} s, ≤{GOAL_MB:g} MB)"
+    )
     if missing:
         print(f"goal on PostgreSQL: not measured ({missing})")
         return GoalResult(goal, "not measured", False, missing)

@@ -212,5 +212,6 @@ def main() -> list[GoalResult]:
 
     return []
 
+
 if __name__ == "__main__":
     main()

@@ -19,10 +19,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bench.results import GoalResult
 from bot.settings import PROJECT_ROOT
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.payloads import send_message
-from bench.results import GoalResult
 from bot.telegram.sending import to_kwargs
 from briefings.conversation import Conversation, Incoming
 from briefings.library import Library

@@ -10,6 +10,11 @@ from pathlib import Path
 
 import yaml
 
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
 from briefings.dossier import Text
 from briefings.languages import Lang
 
@@ -20,7 +25,8 @@ Spelling = Callable[[str], str]
 @cache
 def catalogue() -> dict[str, Text]:
     """Every label, validated: one missing a language fails here, at start-up."""
-    raw = yaml.safe_load(_FILE.read_text(encoding="utf-8"))
+    # libyaml's loader: the pure-Python one took 80 ms of every console start on this file.
+    raw = yaml.load(_FILE.read_text(encoding="utf-8"), Loader=_Loader)
     return {key: Text.model_validate(value) for key, value in raw.items()}
 
 

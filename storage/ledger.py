@@ -52,6 +52,8 @@ AnySelect = Select[*tuple[Any, ...]]
 # a transaction, so that a busy loop or a reconnect does not lose it; short enough that the
 # rows of a process that died are sent again within a couple of minutes.
 LEASE = timedelta(seconds=60)
+# Subscriptions read and planned at a time: memory stays bounded whatever their number.
+PLAN_BATCH = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,29 +170,57 @@ class Ledger:
 
     # --- planning -------------------------------------------------------------------------
 
-    def plan_all(self, plans: Mapping[str, Sequence[Digest]], now: datetime) -> None:
-        """Add any missing future rows for every live subscription (idempotent).
+    def plan_all(
+        self, plans: Mapping[str, Sequence[Digest]], now: datetime, batch: int = PLAN_BATCH
+    ) -> int:
+        """Add any missing future rows for every live subscription (idempotent); how many.
 
         `plans` maps a partnership to the digests of all its dated visits. Chats that are
         unreachable get their rows too: they wait, pending, until the chat is back.
+
+        Subscriptions are read `batch` at a time by id, so memory does not grow with their
+        number (100,000 ORM objects and their half a million row dicts took 400 MB), and each
+        batch's rows go in one executemany that SQLAlchemy sends as a few multi-row INSERTs
+        (insertmanyvalues), its statement compiled once. Many chats share a time and a zone, so
+        each due instant is computed once per (digest, time, zone). One transaction: a plan is
+        written whole or not at all, and a row that exists already (this is run at every start,
+        by every process) is left as it is.
         """
+        keyed = {p: [(d, d.key) for d in digests] for p, digests in plans.items()}
+        due = _DueTimes()
+        # RETURNING counts the rows added: rowcount is not summed over insertmanyvalues batches.
+        statement = (
+            _insert_into_dialect(self._engine.dialect.name, Delivery)
+            .on_conflict_do_nothing(index_elements=["subscription_id", "digest_key"])
+            .returning(Delivery.id)
+        )
+        added = 0
         with Session(self._engine) as session, session.begin():
-            subs = session.scalars(
-                select(Subscription).where(Subscription.cancelled_at.is_(None))
-            ).all()
-            rows = [
-                {"subscription_id": s.id, "digest_key": d.key, "due_at": due}
-                for s in subs
-                for d in plans.get(s.partnership_id, ())
-                if (due := due_at(d, to_time(s.local_time), s.timezone)) > now
-            ]
-            for start in range(0, len(rows), 500):
-                batch = rows[start : start + 500]
-                session.execute(
-                    _insert(session)
-                    .values(batch)
-                    .on_conflict_do_nothing(index_elements=["subscription_id", "digest_key"])
-                )
+            connection = session.connection()
+            after = 0
+            while True:
+                subs = connection.execute(
+                    select(
+                        Subscription.id,
+                        Subscription.partnership_id,
+                        Subscription.local_time,
+                        Subscription.timezone,
+                    )
+                    .where(Subscription.cancelled_at.is_(None), Subscription.id > after)
+                    .order_by(Subscription.id)
+                    .limit(batch)
+                ).all()
+                if not subs:
+                    return added
+                after = subs[-1].id
+                rows = [
+                    {"subscription_id": sub_id, "digest_key": key, "due_at": at}
+                    for sub_id, partnership, local_time, zone in subs
+                    for digest, key in keyed.get(partnership, ())
+                    if (at := due(digest, local_time, zone)) > now
+                ]
+                if rows:
+                    added += len(connection.execute(statement, rows).all())
 
     # --- delivering -------------------------------------------------------------------------
 
@@ -434,8 +464,26 @@ def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
 
 
 def _insert_into(session: Session, table: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    dialect = session.get_bind().dialect.name
+    return _insert_into_dialect(session.get_bind().dialect.name, table)
+
+
+def _insert_into_dialect(dialect: str, table: type[Base]) -> postgresql.Insert | sqlite.Insert:
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+class _DueTimes:
+    """`due_at` per (digest, HH:MM, zone), computed once: a hundred thousand subscriptions
+    share a handful of times and zones."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Digest, str, str], datetime] = {}
+
+    def __call__(self, digest: Digest, local_time: str, timezone: str) -> datetime:
+        key = (digest, local_time, timezone)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = due_at(digest, to_time(local_time), timezone)
+        return found
 
 
 def _with_recipient(query: AnySelect) -> AnySelect:
