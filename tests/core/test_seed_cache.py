@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import briefings.seed_cache as seed_cache
+from briefings import seed_cache
 from briefings.loader import Seeds, SeedsInvalid, load_seeds
 from briefings.seed_cache import CACHE_FILE, load_seeds_cached, seeds_key
 
