@@ -28,6 +28,8 @@ from pathlib import Path
 import pydantic
 
 import briefings
+from briefings import labels
+from briefings.dossier import Text
 from briefings.loader import Seeds, load_seeds
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ FORMAT = b"briefings seeds cache 1"
 CACHE_FILE = "seeds.pickle"
 # The modules whose code decides what a loaded seed is: a change to any is a new key.
 _MODEL_MODULES = ("loader.py", "dossier.py", "articles.py", "partnership.py", "seed_cache.py")
+# The bot's own words are validated data too, read at every start: kept beside the seeds.
+_LABELS = ("labels.py", "labels.yaml")
 
 
 def seeds_key(seeds_dir: Path) -> bytes:
@@ -43,7 +47,7 @@ def seeds_key(seeds_dir: Path) -> bytes:
     digest.update(sys.version.encode())
     digest.update(pydantic.VERSION.encode())
     package = Path(briefings.__file__).parent
-    for name in _MODEL_MODULES:
+    for name in _MODEL_MODULES + _LABELS:
         digest.update(name.encode() + b"\0" + (package / name).read_bytes())
     for path in sorted(p for p in seeds_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(seeds_dir).as_posix().encode()
@@ -64,20 +68,25 @@ def load_seeds_cached(seeds_dir: Path, cache_dir: Path | None) -> Seeds:
     path = cache_dir / CACHE_FILE
     cached = _read(path, key)
     if cached is not None:
-        return cached
+        seeds, catalogue = cached
+        labels.adopt(catalogue)
+        return seeds
     seeds = load_seeds(seeds_dir)  # raises SeedsInvalid: nothing is cached then
-    _write(path, key, seeds)
+    _write(path, key, (seeds, labels.catalogue()))
     return seeds
 
 
-def _read(path: Path, key: bytes) -> Seeds | None:
+_Cached = tuple[Seeds, dict[str, Text]]
+
+
+def _read(path: Path, key: bytes) -> _Cached | None:
     try:
         with path.open("rb") as file:
             if not _ours_alone(os.fstat(file.fileno())):
                 log.warning("ignoring the seeds cache %s: others can write it", path)
                 return None
             # A pickle runs code when loaded: read only one that no one but us could write.
-            stored_key, seeds = pickle.load(file)  # noqa: S301 - our own file, checked above
+            stored_key, seeds, catalogue = pickle.load(file)  # noqa: S301 - ours, checked above
     except FileNotFoundError:
         return None
     except Exception as exc:  # any unreadable cache is ignored, whatever broke it
@@ -85,10 +94,10 @@ def _read(path: Path, key: bytes) -> Seeds | None:
         return None
     if stored_key != key:
         return None  # stale: a seed or the code changed since it was written
-    if not isinstance(seeds, Seeds):
+    if not isinstance(seeds, Seeds) or not isinstance(catalogue, dict):
         log.info("ignoring the seeds cache %s: not seeds", path)
         return None
-    return seeds
+    return seeds, catalogue
 
 
 def _ours_alone(stat: os.stat_result) -> bool:
@@ -96,13 +105,13 @@ def _ours_alone(stat: os.stat_result) -> bool:
     return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
 
 
-def _write(path: Path, key: bytes, seeds: Seeds) -> None:
+def _write(path: Path, key: bytes, cached: _Cached) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".seeds-", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as file:
-                pickle.dump((key, seeds), file, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((key, *cached), file, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run_cli
+from tests.cli import run_cli, run_python
 
 from ..conftest import SEEDS
 
@@ -220,3 +220,21 @@ def test_the_console_keeps_the_seeds_cache_and_follows_an_edited_seed(tmp_path: 
     corrupt = run_cli("chat", "--lang", "en", input=ask, env=env, cwd=tmp_path)
     assert corrupt.returncode == 0, corrupt.stderr
     assert corrupt.stdout == edited.stdout
+
+
+def test_a_console_start_from_the_cache_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    """No YAML parser once the seeds and labels come from the cache; no calendar, database or
+    platform library for a /briefing in the console."""
+    show = (
+        "import sys; from bot.cli import main; main(['chat']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'yaml', 'icalendar', 'sqlalchemy', 'alembic', 'telegram', 'slack_bolt', "
+        "'slack_sdk', 'apscheduler', 'aiohttp', 'httpx'}), file=sys.stderr)"
+    )
+    first = run_python("-c", show, input="/briefing\n", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "'yaml'" in first.stderr  # the first start reads the files
+    second = run_python("-c", show, input="/briefing\n", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert second.stderr.strip().splitlines()[-1] == "[]"
+    assert second.stdout == first.stdout
