@@ -374,9 +374,9 @@ def report(run: Run, cap: float) -> GoalResult:
     return GoalResult(
         f"fan-out of {SUBSCRIBERS:,} at a {cap:g}/s cap: rate/cap (issue 10, at least {GOAL}; "
         "exactly once)",
-        f"{ratio:.2f}; {lost:,} lost, {twice:,} twice",
+        f"{ratio:.2f}; {lost:,} undelivered, {twice:,} twice",
         ratio >= GOAL and lost == 0 and twice == 0,
-        "" if lost == 0 and twice == 0 else "not exactly once",
+        f"{lost:,} not delivered by the {DEADLINE_S:g} s deadline" if lost else "",
     )
 
 
