@@ -17,5 +17,7 @@ def child_env(cwd: Path, **settings: str) -> dict[str, str]:
         "HOME": str(cwd),
         "PYTHONPATH": str(ROOT),
         "BRIEFINGS_DATABASE_URL": f"sqlite:///{cwd / 'briefings.sqlite3'}",
+        # The seeds cache lives with the run: its first start fills it, as a user's first does.
+        "BRIEFINGS_CACHE_DIR": str(cwd / "cache"),
         **settings,
     }

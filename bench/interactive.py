@@ -26,6 +26,7 @@ import aiohttp
 from sqlalchemy import Engine
 
 from bench.fanout import CAP, SEND_AT, fake_in_process, populate
+from bench.results import GoalResult
 from bot.http import HttpServer
 from bot.settings import PROJECT_ROOT
 from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
@@ -45,6 +46,8 @@ from storage.migrate import upgrade
 CHATS = int(os.environ.get("BENCH_INTERACTIVE_CHATS", "100"))
 PER_CHAT = int(os.environ.get("BENCH_INTERACTIVE_PER_CHAT", "10"))
 FANOUT = int(os.environ.get("BENCH_INTERACTIVE_FANOUT", "10000"))
+# p50 during the fan-out over p50 alone: interactive replies go ahead of digests (issue 10).
+GOAL = 2.0
 SECRET = "bench-webhook-secret"  # noqa: S105 - the bench's own
 FIRST_CHAT = 1  # interactive chats 1..CHATS; the fan-out's start at bench.fanout's 100,000
 DEADLINE_S = 120.0
@@ -138,7 +141,7 @@ def _percentiles(latencies: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-def main() -> None:
+def main() -> GoalResult:
     logging.getLogger("bot.telegram.sending").setLevel(logging.ERROR)
     library = Library(load_seeds(PROJECT_ROOT / "seeds"))
     runs: dict[str, list[float]] = {}
@@ -161,6 +164,12 @@ def main() -> None:
     print(f"alone            p50 {alone[0] * 1000:>8.1f} ms   p99 {alone[1] * 1000:>8.1f} ms")
     print(f"during fan-out   p50 {busy[0] * 1000:>8.1f} ms   p99 {busy[1] * 1000:>8.1f} ms")
     print(f"ratio            p50 {busy[0] / alone[0]:>8.2f}      p99 {busy[1] / alone[1]:>8.2f}")
+    ratio = busy[0] / alone[0]
+    return GoalResult(
+        f"interactive p50 during fan-out / alone (issue 10, at most {GOAL:g})",
+        f"{ratio:.2f} (p99 {busy[1] / alone[1]:.2f})",
+        ratio <= GOAL,
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bench.child import child_env
+from bench.results import GoalResult
 from bot.http import HttpServer
 from bot.settings import Settings
 from bot.slack.adapter import EVENTS_PATH, SlackAdapter
@@ -54,6 +55,7 @@ from storage.migrate import upgrade
 from storage.seen import SqlSeenRequests
 
 RUNS = 300
+GOAL = 1.2  # our ack / bare ack, median (issue 8)
 WARMUP = 10
 COMMAND = "itinerary tuesday"
 FORM = "application/x-www-form-urlencoded"
@@ -276,7 +278,7 @@ async def _run(cwd: Path) -> dict[str, list[float]]:
         await fake.close()
 
 
-def main() -> None:
+def main() -> GoalResult:
     samples = asyncio.run(run())
     bare = statistics.median(samples["bare ack"])
     echo = statistics.median(samples["echo round trip"])
@@ -292,6 +294,13 @@ def main() -> None:
             f"{key:<16} {_ms(median)} {_ms(_p99(values))} {median / bare:16.2f}"
             f" {median / echo:17.2f}"
         )
+    ratio = statistics.median(samples["our ack"]) / bare
+    print(f"goal: our ack / bare ack at most {GOAL} (issue 8): {ratio:.2f}")
+    return GoalResult(
+        f"Slack slash command our ack/bare ack median (issue 8, at most {GOAL})",
+        f"{ratio:.2f}",
+        ratio <= GOAL,
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bench.results import GoalResult
 from bot.settings import PROJECT_ROOT
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.payloads import send_message
@@ -38,6 +39,7 @@ from tests.dialogue import NOW
 UPDATES = 500
 WARMUP = 20
 CHAT = 5001
+GOAL = 1.2  # ours/bare, median (issue 8)
 
 
 async def _sample(fake: FakeTelegram, expected: int) -> float:
@@ -119,6 +121,9 @@ def _ours(conversation: Conversation, renderer: Renderer) -> Starter:
             conversation=conversation,
             renderer=renderer,
             poll_timeout=5,
+            # One chat asks 520 times in a row: Telegram's pace of a message a second per chat
+            # would time the pacing, not our work, and the bare handler has none.
+            limits=None,
         )
         await adapter.start()
         return adapter.stop
@@ -134,7 +139,7 @@ def _row(name: str, samples: list[float]) -> tuple[float, float]:
     return median, p99
 
 
-async def run() -> None:
+async def run() -> float:
     library, renderer = Library(load_seeds(PROJECT_ROOT / "seeds")), Renderer()
     # What the adapter will answer, worked out once beforehand for the bare handler to send.
     alone = Conversation(library, MemoryChatStates(), lambda: NOW)
@@ -162,12 +167,18 @@ async def run() -> None:
     _row("bare echo, one message", one_line)
     print(
         f"ratio ours/bare: median {ours_median / bare_median:.2f}, p99 {ours_p99 / bare_p99:.2f}"
-        " (goal: at most 1.2)"
+        f" (goal: at most {GOAL})"
     )
+    return ours_median / bare_median
 
 
-def main() -> None:
-    asyncio.run(run())
+def main() -> GoalResult:
+    ratio = asyncio.run(run())
+    return GoalResult(
+        "Telegram round trip ours/bare median (issue 8, at most 1.2)",
+        f"{ratio:.2f}",
+        ratio <= GOAL,
+    )
 
 
 if __name__ == "__main__":

@@ -146,12 +146,13 @@ def chat_command(lang: Lang | None, now: datetime | None, dialect: str, banner: 
     from bot.settings import Settings
     from briefings.conversation import Conversation
     from briefings.library import Library
-    from briefings.loader import SeedsInvalid, load_seeds
+    from briefings.loader import SeedsInvalid
     from briefings.rendering.renderer import Renderer
+    from briefings.seed_cache import load_seeds_cached
 
     settings = Settings()
     try:
-        seeds = load_seeds(settings.seeds_dir)
+        seeds = load_seeds_cached(settings.seeds_dir, settings.cache_dir)
     except SeedsInvalid as exc:
         print(f"the seeds are invalid; run `briefing-bot check`:\n{exc}", file=sys.stderr)
         return 1
@@ -195,13 +196,14 @@ def digest_command(
     from bot.settings import Settings
     from briefings.digests import digest_reply
     from briefings.library import Library
-    from briefings.loader import SeedsInvalid, load_seeds
+    from briefings.loader import SeedsInvalid
     from briefings.rendering.renderer import Renderer
     from briefings.schedule import DEFAULT_TIME, due_at
+    from briefings.seed_cache import load_seeds_cached
 
     settings = Settings()
     try:
-        library = Library(load_seeds(settings.seeds_dir))
+        library = Library(load_seeds_cached(settings.seeds_dir, settings.cache_dir))
     except SeedsInvalid as exc:
         print(f"the seeds are invalid; run `briefing-bot check`:\n{exc}", file=sys.stderr)
         return 1
@@ -244,11 +246,12 @@ def export_command(
     from briefings.calendar import calendar_attachment
     from briefings.knowledge import known_articles
     from briefings.library import Library
-    from briefings.loader import SeedsInvalid, load_seeds
+    from briefings.loader import SeedsInvalid
+    from briefings.seed_cache import load_seeds_cached
 
     settings = Settings()
     try:
-        library = Library(load_seeds(settings.seeds_dir))
+        library = Library(load_seeds_cached(settings.seeds_dir, settings.cache_dir))
     except SeedsInvalid as exc:
         print(f"the seeds are invalid; run `briefing-bot check`:\n{exc}", file=sys.stderr)
         return 1

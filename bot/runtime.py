@@ -82,10 +82,11 @@ def wire(settings: Settings, clock_start: datetime | None, clock_speed: float) -
     Raises `StartupFailed` when the seeds or the database cannot be used.
     """
     from bot.startup import seeds_failed
-    from briefings.loader import SeedsInvalid, load_seeds
+    from briefings.loader import SeedsInvalid
+    from briefings.seed_cache import load_seeds_cached
 
     try:
-        seeds = load_seeds(settings.seeds_dir)
+        seeds = load_seeds_cached(settings.seeds_dir, settings.cache_dir)
     except SeedsInvalid:
         raise seeds_failed(settings.seeds_dir) from None
     wiring = _open_database(settings.database_url)

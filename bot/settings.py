@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         validation_alias="BRIEFINGS_DATABASE_URL",
     )
     seeds_dir: Path = Field(PROJECT_ROOT / "seeds", validation_alias="BRIEFINGS_SEEDS_DIR")
+    # The validated seeds, kept between runs (briefings/seed_cache.py); rebuilt when one changes.
+    cache_dir: Path = Field(PROJECT_ROOT / "var" / "cache", validation_alias="BRIEFINGS_CACHE_DIR")
     default_lang: Lang = Field("en", validation_alias="BRIEFINGS_DEFAULT_LANG")
     http_host: str = Field("127.0.0.1", validation_alias="BRIEFINGS_HTTP_HOST")
     http_port: int = Field(8080, ge=0, le=65535, validation_alias="BRIEFINGS_HTTP_PORT")
@@ -59,6 +61,12 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `.env.example` lists every variable with an empty value: empty means unset.
         return None if value == "" else value
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        # Empty in `.env` (as `.env.example` lists it) keeps the default, not the current directory.
+        return PROJECT_ROOT / "var" / "cache" if value == "" else value
 
     @field_validator("slack_teams", mode="before")
     @classmethod

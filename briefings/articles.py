@@ -5,7 +5,6 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 
-import yaml
 from pydantic import Field
 
 from briefings.dossier import Frozen
@@ -49,6 +48,8 @@ def parse_article(text: str) -> Article:
     match = _FRONT_MATTER.match(text)
     if match is None:
         raise ArticleFormatError("expected a '---' metadata header followed by the article body")
+    import yaml  # only when the seeds are read from their files, not from the cache
+
     header = yaml.safe_load(match["header"])
     if not isinstance(header, dict):
         raise ArticleFormatError("the metadata header must be a mapping")

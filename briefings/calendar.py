@@ -20,9 +20,6 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
-from icalendar import Calendar, Timezone
-from icalendar import Event as VEvent
-
 from briefings.articles import Article
 from briefings.dates import format_visit_dates
 from briefings.dossier import Citation, Event, Visit
@@ -109,6 +106,10 @@ def visit_calendar(
     known: frozenset[str],
 ) -> bytes:
     """The visit's dated events as an iCalendar file in `lang`."""
+    # Imported here: icalendar takes a fifth of a console start that never sends a calendar.
+    from icalendar import Calendar, Timezone
+    from icalendar import Event as VEvent
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

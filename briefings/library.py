@@ -38,9 +38,12 @@ class Library:
         self.visits: tuple[Visit, ...] = seeds.visits
         self._by_id = {v.id: v for v in seeds.visits}
         self.codec = ActionCodec(self._by_id)
-        self._vocabulary = {
-            v.id: _vocabulary(v, seeds.partnerships[v.partnership]) for v in seeds.visits
-        }
+
+    @cached_property
+    def _vocabulary(self) -> dict[str, dict[str, int]]:
+        """Built on the first search by words: it loads the month names of every language
+        from Babel, a third of a console start that never searches."""
+        return {v.id: _vocabulary(v, self.partnerships[v.partnership]) for v in self.visits}
 
     def visit(self, visit_id: str | None) -> Visit | None:
         return self._by_id.get(visit_id) if visit_id is not None else None

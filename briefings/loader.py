@@ -11,18 +11,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from briefings.articles import Article, ArticleFormatError, normalise_space, read_article
 from briefings.dossier import Citation, Visit, span_of
 from briefings.languages import LANGS
 from briefings.partnership import Partnership
-
-try:  # The C loader is several times faster; fall back where libyaml is missing.
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 QUOTE_BREAK = " […] "
 _M = TypeVar("_M", bound=BaseModel)
@@ -62,6 +56,9 @@ class Seeds:
 def load_seeds(seeds_dir: Path) -> Seeds:
     """Load and validate every article, partnership and visit, raising `SeedsInvalid` with all
     errors at once."""
+    # Imported here: a start served from the seeds cache never parses YAML.
+    import yaml
+
     errors: list[SeedError] = []
     articles: dict[str, Article] = {}
     for path in sorted((seeds_dir / "articles").glob("*.txt")):
@@ -135,13 +132,20 @@ def _models(
 
     A file that does not parse adds its name (by convention its id) to `unread`, so that
     references to it are not reported a second time as unknown."""
+    import yaml
+
+    try:  # The C loader is several times faster; fall back where libyaml is missing.
+        from yaml import CSafeLoader as Loader
+    except ImportError:  # pragma: no cover - depends on how PyYAML was built
+        from yaml import SafeLoader as Loader  # type: ignore[assignment]
+
     paths = sorted((seeds_dir / folder).glob("*.yaml"))
     if not paths:
         errors.append(SeedError(str(seeds_dir / folder), "-", f"no {folder} (*.yaml)"))
     for path in paths:
         name = _name(path, seeds_dir)
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
         except yaml.YAMLError as exc:
             errors.append(SeedError(name, "-", f"not valid YAML: {exc}"))
             unread.add(path.stem)

@@ -22,9 +22,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Row,
     Select,
@@ -52,6 +53,8 @@ AnySelect = Select[*tuple[Any, ...]]
 # a transaction, so that a busy loop or a reconnect does not lose it; short enough that the
 # rows of a process that died are sent again within a couple of minutes.
 LEASE = timedelta(seconds=60)
+# Subscriptions read and planned at a time: memory stays bounded whatever their number.
+PLAN_BATCH = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,28 +171,55 @@ class Ledger:
 
     # --- planning -------------------------------------------------------------------------
 
-    def plan_all(self, plans: Mapping[str, Sequence[Digest]], now: datetime) -> None:
-        """Add any missing future rows for every live subscription (idempotent).
+    def plan_all(
+        self, plans: Mapping[str, Sequence[Digest]], now: datetime, batch: int = PLAN_BATCH
+    ) -> int:
+        """Add any missing future rows for every live subscription (idempotent); how many.
 
         `plans` maps a partnership to the digests of all its dated visits. Chats that are
         unreachable get their rows too: they wait, pending, until the chat is back.
+
+        Subscriptions are read `batch` at a time by id, so memory does not grow with their
+        number (100,000 ORM objects and their half a million row dicts took 470 MB), and many
+        chats share a time and a zone, so each due instant is computed once per (digest, time,
+        zone). The rows go to the database in bulk: on PostgreSQL by COPY into a temporary
+        table and one INSERT ... SELECT (a hundred times the rows a second of the multi-row
+        INSERTs it replaces); on SQLite, which has no COPY, by one executemany per batch. One
+        transaction: a plan is written whole or not at all, and a row that exists already (this
+        runs at every start, in every process) is left as it is.
         """
+        keyed = {p: [(d, d.key) for d in digests] for p, digests in plans.items()}
+        due = _DueTimes()
         with Session(self._engine) as session, session.begin():
-            subs = session.scalars(
-                select(Subscription).where(Subscription.cancelled_at.is_(None))
-            ).all()
-            rows = [
-                {"subscription_id": s.id, "digest_key": d.key, "due_at": due}
-                for s in subs
-                for d in plans.get(s.partnership_id, ())
-                if (due := due_at(d, to_time(s.local_time), s.timezone)) > now
-            ]
-            for start in range(0, len(rows), 500):
-                batch = rows[start : start + 500]
-                session.execute(
-                    _insert(session)
-                    .values(batch)
-                    .on_conflict_do_nothing(index_elements=["subscription_id", "digest_key"])
+            connection = session.connection()
+            rows: _PlannedRows = (
+                _CopiedRows(connection)
+                if self._engine.dialect.driver == "psycopg"
+                else _InsertedRows(connection)
+            )
+            after = 0
+            while True:
+                subs = connection.execute(
+                    select(
+                        Subscription.id,
+                        Subscription.partnership_id,
+                        Subscription.local_time,
+                        Subscription.timezone,
+                    )
+                    .where(Subscription.cancelled_at.is_(None), Subscription.id > after)
+                    .order_by(Subscription.id)
+                    .limit(batch)
+                ).all()
+                if not subs:
+                    return rows.finish()
+                after = subs[-1].id
+                rows.add(
+                    [
+                        (sub_id, key, at)
+                        for sub_id, partnership, local_time, zone in subs
+                        for digest, key in keyed.get(partnership, ())
+                        if (at := due(digest, local_time, zone)) > now
+                    ]
                 )
 
     # --- delivering -------------------------------------------------------------------------
@@ -434,8 +464,97 @@ def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
 
 
 def _insert_into(session: Session, table: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    dialect = session.get_bind().dialect.name
+    return _insert_into_dialect(session.get_bind().dialect.name, table)
+
+
+def _insert_into_dialect(dialect: str, table: type[Base]) -> postgresql.Insert | sqlite.Insert:
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+_Row = tuple[int, str, datetime]
+
+
+class _PlannedRows(Protocol):
+    """Where `plan_all` puts the rows it planned, within its transaction."""
+
+    def add(self, rows: Sequence[_Row]) -> None: ...
+
+    def finish(self) -> int:
+        """Write what is left; how many rows are new."""
+        ...
+
+
+class _InsertedRows:
+    """Any database: INSERT ... ON CONFLICT DO NOTHING, one executemany per batch, which
+    SQLAlchemy sends as multi-row INSERTs (insertmanyvalues) of one statement compiled once."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        # RETURNING counts the rows added: rowcount is not summed over insertmanyvalues pages.
+        self._statement = (
+            _insert_into_dialect(connection.dialect.name, Delivery)
+            .on_conflict_do_nothing(index_elements=["subscription_id", "digest_key"])
+            .returning(Delivery.id)
+        )
+        self._added = 0
+
+    def add(self, rows: Sequence[_Row]) -> None:
+        if rows:
+            parameters = [{"subscription_id": s, "digest_key": k, "due_at": d} for s, k, d in rows]
+            self._added += len(self._connection.execute(self._statement, parameters).all())
+
+    def finish(self) -> int:
+        return self._added
+
+
+class _CopiedRows:
+    """PostgreSQL with psycopg: COPY into a temporary table, then one INSERT ... SELECT.
+
+    The rows are inserted in key order, so that two processes planning at once take the
+    unique index's locks in the same order: the second waits for the first, then skips its
+    rows, and neither deadlocks.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        # psycopg's own connection, in the session's transaction: SQLAlchemy has no COPY.
+        self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self._cursor.execute(
+            "create temporary table planned_deliveries (subscription_id integer not null, "
+            "digest_key varchar(128) not null, due_at timestamptz not null) on commit drop"
+        )
+
+    def add(self, rows: Sequence[_Row]) -> None:
+        with self._cursor.copy(
+            "copy planned_deliveries (subscription_id, digest_key, due_at) from stdin"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def finish(self) -> int:
+        self._cursor.execute(
+            "insert into deliveries (subscription_id, digest_key, due_at, status, attempts) "
+            "select subscription_id, digest_key, due_at, 'pending', 0 from planned_deliveries "
+            "order by subscription_id, digest_key "
+            "on conflict (subscription_id, digest_key) do nothing"
+        )
+        added: int = self._cursor.rowcount
+        self._cursor.execute("drop table planned_deliveries")
+        return added
+
+
+class _DueTimes:
+    """`due_at` per (digest, HH:MM, zone), computed once: a hundred thousand subscriptions
+    share a handful of times and zones."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Digest, str, str], datetime] = {}
+
+    def __call__(self, digest: Digest, local_time: str, timezone: str) -> datetime:
+        key = (digest, local_time, timezone)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = due_at(digest, to_time(local_time), timezone)
+        return found
 
 
 def _with_recipient(query: AnySelect) -> AnySelect:

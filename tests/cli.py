@@ -26,6 +26,7 @@ def child_env(cwd: Path, settings: Mapping[str, str] | None = None) -> dict[str,
         "LANG": "C.UTF-8",
         "HOME": str(cwd),
         "BRIEFINGS_DATABASE_URL": f"sqlite:///{cwd / 'briefings.sqlite3'}",
+        "BRIEFINGS_CACHE_DIR": str(cwd / "cache"),
         **(settings or {}),
     }
 

@@ -1,5 +1,6 @@
 """Shared fixtures: the shipped seeds, loaded once, and the reference material in ../shared."""
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,6 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/rendering/golden/* from the current output (review the diff!)",
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _seeds_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings built in a test keep the seeds cache out of the project's `var/`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BRIEFINGS_CACHE_DIR", str(tmp_path_factory.mktemp("seeds-cache")))
+        yield
 
 
 @pytest.fixture(scope="session")

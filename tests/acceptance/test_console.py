@@ -1,11 +1,15 @@
 """The console contract of DESIGN.md, run as a user runs it: `briefing-bot chat` in a pipe."""
 
 import json
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.cli import run_cli
+from tests.cli import run_cli, run_python
+
+from ..conftest import SEEDS
 
 
 def chat(text: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -186,3 +190,51 @@ def test_digest_of_a_day_without_one_says_which_there_are() -> None:
     assert "no such digest" in result.stderr
     assert "morning 2024-08-27 (turin-gwangju-2024)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_console_keeps_the_seeds_cache_and_follows_an_edited_seed(tmp_path: Path) -> None:
+    """The second start reads the validated seeds from the cache; an edit to a seed is seen at
+    the next start, not hidden behind the cache."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    env = {"BRIEFINGS_SEEDS_DIR": str(seeds)}
+    ask = "/visit 1\n/briefing\n"
+    first = run_cli("chat", "--lang", "en", input=ask, env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "The Mayor of Turin in Gwangju" in first.stdout
+    cache = tmp_path / "cache" / "seeds.pickle"
+    assert cache.is_file()
+    again = run_cli("chat", "--lang", "en", input=ask, env=env, cwd=tmp_path)
+    assert again.stdout == first.stdout
+
+    dossier = seeds / "visits" / "turin-gwangju-2024.yaml"
+    text = dossier.read_text(encoding="utf-8")
+    old, new = "  en: The Mayor of Turin in Gwangju\n", "  en: The Mayor of Turin visits Gwangju\n"
+    dossier.write_text(text.replace(old, new, 1), encoding="utf-8")
+    edited = run_cli("chat", "--lang", "en", input=ask, env=env, cwd=tmp_path)
+    assert edited.returncode == 0, edited.stderr
+    assert "The Mayor of Turin visits Gwangju" in edited.stdout
+    assert "The Mayor of Turin in Gwangju" not in edited.stdout
+
+    cache.write_bytes(b"\x80\x05 not a whole pickle")
+    corrupt = run_cli("chat", "--lang", "en", input=ask, env=env, cwd=tmp_path)
+    assert corrupt.returncode == 0, corrupt.stderr
+    assert corrupt.stdout == edited.stdout
+
+
+def test_a_console_start_from_the_cache_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    """No YAML parser once the seeds and labels come from the cache; no calendar, database or
+    platform library for a /briefing in the console."""
+    show = (
+        "import sys; from bot.cli import main; main(['chat']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'yaml', 'icalendar', 'sqlalchemy', 'alembic', 'telegram', 'slack_bolt', "
+        "'slack_sdk', 'apscheduler', 'aiohttp', 'httpx'}), file=sys.stderr)"
+    )
+    first = run_python("-c", show, input="/briefing\n", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "'yaml'" in first.stderr  # the first start reads the files
+    second = run_python("-c", show, input="/briefing\n", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert second.stderr.strip().splitlines()[-1] == "[]"
+    assert second.stdout == first.stdout

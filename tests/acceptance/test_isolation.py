@@ -31,6 +31,7 @@ def test_a_child_inherits_nothing_but_the_allowlist(monkeypatch: pytest.MonkeyPa
         "LANG",
         "HOME",
         "BRIEFINGS_DATABASE_URL",
+        "BRIEFINGS_CACHE_DIR",
         "TELEGRAM_API_URL",
         "LC_CTYPE",  # Python's own UTF-8 mode may add it in the child
     }
@@ -41,6 +42,8 @@ def test_a_child_inherits_nothing_but_the_allowlist(monkeypatch: pytest.MonkeyPa
     assert (
         env["BRIEFINGS_DATABASE_URL"] == f"sqlite:///{Path(str(seen['cwd'])) / 'briefings.sqlite3'}"
     )
+    # So is the seeds cache: the project's `var/` is never written.
+    assert env["BRIEFINGS_CACHE_DIR"] == str(Path(str(seen["cwd"])) / "cache")
 
 
 def test_a_child_runs_in_an_empty_temporary_directory(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,10 +80,11 @@ def _settings(fake: FakeTelegram, database_url: str, **extra: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-def _env(fake: FakeTelegram, database_url: str) -> dict[str, str]:
+def _env(fake: FakeTelegram, database_url: str, cache: Path) -> dict[str, str]:
     """The whole environment of a `briefing-bot` subprocess: nothing inherited but PATH."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "BRIEFINGS_CACHE_DIR": str(cache),
         "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
         "TELEGRAM_API_URL": fake.base_url,
         "BRIEFINGS_DATABASE_URL": database_url,
@@ -388,7 +389,7 @@ async def test_a_fanout_killed_midway_loses_nobody_after_restart(
 ) -> None:
     fake = slow_fake
     chats = _populate(sqlite_url, seeds, FANOUT)
-    env = _env(fake, sqlite_url)
+    env = _env(fake, sqlite_url, tmp_path / "cache")
     # A minute after 07:30 in Seoul on day 1: the morning digest is due for everyone.
     clock = ("--clock-start", "2024-08-26T07:31+09:00", "--clock-speed", "1")
     kill_after = 350
@@ -442,7 +443,7 @@ async def test_two_processes_on_postgresql_deliver_each_digest_exactly_once(
 ) -> None:
     fake = two_bots_fake
     chats = _populate(postgres_url, seeds, FANOUT)
-    env = _env(fake, postgres_url)
+    env = _env(fake, postgres_url, tmp_path / "cache")
     clock = ("--clock-start", "2024-08-26T07:31+09:00", "--clock-speed", "1")
 
     async with (
