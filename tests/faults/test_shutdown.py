@@ -29,6 +29,9 @@ async def test_sigterm_mid_stream_answers_every_update_it_accepted(tmp_path: Pat
         "TELEGRAM_WEBHOOK_URL": "https://briefings.example.org/telegram",
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_PACING_SCALE": "0.01",
+        # Test-speed pacing overall too: the production 25 a second would spend a minute
+        # answering what the stream got in before the signal.
+        "TELEGRAM_SEND_RATE": "2000",
         "BRIEFINGS_HTTP_PORT": "0",
         "BRIEFINGS_DIGEST_TICK_SECONDS": "1",
     }
