@@ -256,7 +256,9 @@ class SlackAdapter:
         delete_original: bool = False,
     ) -> None:
         await self._transport.spawn(
-            ask.channel, self._reply(context, ask, destination, delete_original)
+            ask.channel,
+            self._reply(context, ask, destination, delete_original),
+            context.get("request_key"),
         )
 
     async def _reply(

@@ -147,12 +147,22 @@ class SlackTransport:
             self._session = None
             self.client.session = None
 
-    async def spawn(self, channel: str, answer: Coroutine[Any, Any, None]) -> None:
+    async def spawn(
+        self, channel: str, answer: Coroutine[Any, Any, None], key: str | None = None
+    ) -> None:
         """Answer after the acknowledgement, in `channel`'s lane (`ChatLanes`): channels are
         answered concurrently, one channel in the order asked; stop() waits for them. Waits
         only when IN_FLIGHT answers are open already: the acknowledgement then waits too, and
-        Slack slows down."""
-        await self._lanes.put(channel, answer)
+        Slack slows down. `key` names the request: a copy of one already taken on is dropped
+        there, after the acknowledgement, so the database is never on the path Slack times."""
+        await self._lanes.put(channel, self._once_more(key, answer))
+
+    async def _once_more(self, key: str | None, answer: Coroutine[Any, Any, None]) -> None:
+        if key is not None and not self.first_time(key):
+            answer.close()
+            log.info("Slack request %s already taken on: not answered again", key)
+            return
+        await answer
 
     def webhook(self, url: str) -> AsyncWebhookClient:
         """A `response_url` client over the shared connection pool (cheap: no session of its
@@ -173,13 +183,10 @@ class SlackTransport:
     ) -> BoltResponse | None:
         """Take each request on once, whichever process it reaches and however often Slack
         sends it: a retry whose first delivery never arrived is answered, a copy of one taken
-        on is acknowledged and dropped. Slack's retry headers cannot tell the two apart; the
-        request's own identifier, remembered in the database, can."""
-        key = request_key(req.body)
-        if key is not None and not self.first_time(key):
-            retry = req.headers.get("x-slack-retry-num", ["0"])[0]
-            log.info("Slack request %s (retry %s) already taken on: not answered again", key, retry)
-            return BoltResponse(status=200, body="")
+        on is acknowledged and dropped (in `spawn`). Slack's retry headers cannot tell the two
+        apart; the request's own identifier, remembered in the database, can."""
+        # Only named here; asked of the database in the answer's lane, once acknowledged.
+        req.context["request_key"] = request_key(req.body)
         await next()
         return None
 
