@@ -435,6 +435,40 @@ async def test_a_fanout_killed_midway_loses_nobody_after_restart(
     assert len(twice) <= concurrency
 
 
+async def test_a_fanout_stopped_by_sigterm_midway_sends_each_digest_once_after_restart(
+    slow_fake: SlowTelegram, sqlite_url: str, seeds: Seeds, tmp_path: Path
+) -> None:
+    """SIGTERM (a deploy) in the middle of a fan-out: the sends under way are recorded before
+    the process exits, so after a restart every chat has its digest exactly once."""
+    fake = slow_fake
+    chats = _populate(sqlite_url, seeds, FANOUT)
+    env = _env(fake, sqlite_url, tmp_path / "cache")
+    clock = ("--clock-start", "2024-08-26T07:31+09:00", "--clock-speed", "1")
+
+    async with _bot_process(env, tmp_path / "first.log", *clock) as first:
+        await wait_until(lambda: len(_mornings(fake)) >= 350, timeout=30)
+        await first.terminate()
+    sent_before_stop = _mornings(fake)
+    assert len(sent_before_stop) < FANOUT, "the fan-out ended before the signal: nothing tested"
+    with _engine(sqlite_url) as engine, engine.connect() as connection:
+        left_sending = connection.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "sending")
+        )
+    assert left_sending == 0, "a clean stop leaves no delivery claimed and unfinished"
+
+    async with _bot_process(env, tmp_path / "second.log", *clock) as second:
+        with _engine(sqlite_url) as engine:
+            ledger = Ledger(engine, "test")
+            await wait_until(lambda: ledger.counts().get("sent") == FANOUT, timeout=30)
+        await second.terminate()
+
+    expected = _day1_texts(seeds)
+    received = _texts_by_chat(fake)
+    assert [c for c in chats if not all(t in received[c] for t in expected)] == []
+    assert set(_mornings(fake)) == set(chats)
+    assert max(_mornings(fake).values()) == 1
+
+
 # --- 3. two processes, one PostgreSQL database --------------------------------------------
 
 
