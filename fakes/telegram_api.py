@@ -12,7 +12,7 @@ import json
 import math
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,6 +228,9 @@ class FakeTelegram:
     username: str = BOT_USERNAME
     spec: BotApiSpec | None = None
     calls: list[Call] = field(default_factory=list)
+    # Requests per method (casefolded), kept as they come: a benchmark polling for its replies
+    # must not pay a scan of the whole history on every turn of the loop.
+    counts: Counter[str] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
     # When set, a chat's message beyond its limits gets 429 with retry_after, as on Telegram.
     flood_limits: FloodLimits | None = None
@@ -340,6 +343,7 @@ class FakeTelegram:
             at=time.monotonic(),
         )
         self.calls.append(call)
+        self.counts[method.casefold()] += 1
         if self.spec is not None:
             self.violations += self.spec.check(method, params)
         if request.match_info["token"] != self.token:
