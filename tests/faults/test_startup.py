@@ -9,9 +9,10 @@ output, standard error, or any file in its working directory.
 import asyncio
 import socket
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -61,52 +62,28 @@ def _assert_no_secret(
             assert not [text for text in written if part in text], f"{part!r} was written"
 
 
+class _Served(Protocol):
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+F = TypeVar("F", bound=_Served)
+
+
 @contextmanager
-def _fake_telegram_in_thread() -> Iterator[FakeTelegram]:
-    """The fake Telegram on its own loop in a thread, so a blocking `run_cli` can talk to it."""
+def _in_thread(make: Callable[[], F]) -> Iterator[F]:
+    """A fake API on its own loop in a thread, so a blocking `run_cli` can talk to it."""
     import threading
 
     loop = asyncio.new_event_loop()
-    fake_box: list[FakeTelegram] = []
+    box: list[F] = []
     ready = threading.Event()
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
 
         async def start() -> None:
-            fake = FakeTelegram()
-            await fake.start()
-            fake_box.append(fake)
-
-        loop.run_until_complete(start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield fake_box[0]
-    finally:
-        asyncio.run_coroutine_threadsafe(fake_box[0].close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
-@contextmanager
-def _fake_slack_in_thread() -> Iterator[FakeSlack]:
-    import threading
-
-    loop = asyncio.new_event_loop()
-    box: list[FakeSlack] = []
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-
-        async def start() -> None:
-            fake = FakeSlack()
+            fake = make()
             await fake.start()
             box.append(fake)
 
@@ -124,6 +101,14 @@ def _fake_slack_in_thread() -> Iterator[FakeSlack]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def _fake_telegram_in_thread() -> AbstractContextManager[FakeTelegram]:
+    return _in_thread(FakeTelegram)
+
+
+def _fake_slack_in_thread() -> AbstractContextManager[FakeSlack]:
+    return _in_thread(FakeSlack)
 
 
 def test_a_rejected_telegram_token_is_one_line_without_the_token(tmp_path: Path) -> None:
