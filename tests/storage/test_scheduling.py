@@ -384,6 +384,17 @@ async def test_the_grace_period_decides_between_late_and_skipped(
 # --- 2. SIGKILL in the middle of a fan-out -------------------------------------------------
 
 
+async def _restart_until_all_sent(
+    env: dict[str, str], log: Path, sqlite_url: str, clock: tuple[str, ...]
+) -> None:
+    """A second life of the bot, stopped once the ledger has the whole fan-out as sent."""
+    async with _bot_process(env, log, *clock) as second:
+        with _engine(sqlite_url) as engine:
+            ledger = Ledger(engine, "test")
+            await wait_until(lambda: ledger.counts().get("sent") == FANOUT, timeout=30)
+        await second.terminate()
+
+
 async def test_a_fanout_killed_midway_loses_nobody_after_restart(
     slow_fake: SlowTelegram, sqlite_url: str, seeds: Seeds, tmp_path: Path
 ) -> None:
@@ -410,11 +421,7 @@ async def test_a_fanout_killed_midway_loses_nobody_after_restart(
         )
     assert len(sent_before_death) < FANOUT, "the fan-out ended before the kill: nothing tested"
 
-    async with _bot_process(env, tmp_path / "second.log", *clock) as second:
-        with _engine(sqlite_url) as engine:
-            ledger = Ledger(engine, "test")
-            await wait_until(lambda: ledger.counts().get("sent") == FANOUT, timeout=30)
-        await second.terminate()
+    await _restart_until_all_sent(env, tmp_path / "second.log", sqlite_url, clock)
 
     expected = _day1_texts(seeds)
     received = _texts_by_chat(fake)
@@ -456,11 +463,7 @@ async def test_a_fanout_stopped_by_sigterm_midway_sends_each_digest_once_after_r
         )
     assert left_sending == 0, "a clean stop leaves no delivery claimed and unfinished"
 
-    async with _bot_process(env, tmp_path / "second.log", *clock) as second:
-        with _engine(sqlite_url) as engine:
-            ledger = Ledger(engine, "test")
-            await wait_until(lambda: ledger.counts().get("sent") == FANOUT, timeout=30)
-        await second.terminate()
+    await _restart_until_all_sent(env, tmp_path / "second.log", sqlite_url, clock)
 
     expected = _day1_texts(seeds)
     received = _texts_by_chat(fake)
