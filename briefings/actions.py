@@ -6,6 +6,7 @@ way in against the visits the bot knows: a payload that is forged, truncated or 
 an older version decodes to None, and the conversation service answers it politely.
 """
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -62,12 +63,16 @@ class Action:
     day: date | None = None
 
 
+# Every reply's buttons are encoded again on every send (nine on a one-screen briefing): both
+# are pure, and the visits and their days few, so each is worked out once (bounded caches).
+@functools.lru_cache(maxsize=1024)
 def visit_token(visit_id: str) -> str:
     """A short, stable stand-in for a visit id: the same in every process and after a restart,
     and as long whatever the id."""
     return hashlib.sha256(visit_id.encode()).hexdigest()[:_TOKEN_LENGTH]
 
 
+@functools.lru_cache(maxsize=8192)
 def encode(action: Action) -> str:
     visit = visit_token(action.visit) if action.visit is not None else "-"
     arg = f"{action.day:%Y%m%d}" if action.day is not None else ""

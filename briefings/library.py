@@ -71,13 +71,14 @@ class Library:
     def current(self, now: datetime, partnership_id: str | None = None) -> Visit:
         """The visit under way, else the next to come, else the most recent."""
         visits = self.visits_of(partnership_id) if partnership_id else self.visits
-        under_way = [v for v in visits if status(v, now) == "under_way"]
-        if under_way:
-            return under_way[0]
-        upcoming = [v for v in visits if status(v, now) == "upcoming"]
-        if upcoming:
-            return upcoming[0]
-        return visits[-1]
+        upcoming: Visit | None = None
+        for visit in visits:
+            now_status = status(visit, now)
+            if now_status == "under_way":
+                return visit
+            if now_status == "upcoming" and upcoming is None:
+                upcoming = visit
+        return upcoming or visits[-1]
 
     def find(self, words: str, visits: Sequence[Visit]) -> list[Visit]:
         """Visits a user means by a number (`2`), an id, or words (`aprile`, `torino`, `8월`).

@@ -15,8 +15,12 @@ def make_engine(url: str) -> Engine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
-    if make_url(url).get_backend_name() == "sqlite":
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    # A server may drop a pooled connection (a restart, a terminated backend): each checkout
+    # pings it first. A SQLite file has no connection to lose, and the ping was a second
+    # statement on every update's one read.
+    engine = create_engine(url, pool_pre_ping=not sqlite)
+    if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
