@@ -296,7 +296,7 @@ def run(clock_start: datetime | None = None, clock_speed: float = 1.0) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # httpx logs every request URL at INFO, and Telegram's URLs hold the token: keep it quiet
+    # httpx (imported by PTB) logs every request URL at INFO, and Telegram's URLs hold the token
     # (serve() masks the secrets in every record anyway). Alembic and APScheduler narrate
     # every plugin and every tick.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -7,6 +7,7 @@ the bot or moved) and says its answers the Telegram way.
 """
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import os
@@ -42,6 +43,7 @@ from bot.telegram.sending import (
     Sent,
     TelegramSender,
 )
+from bot.telegram.transport import AiohttpRequest
 from briefings.commands import COMMANDS
 from briefings.conversation import AdminCheck, Conversation, Incoming
 from briefings.languages import LANGS, Lang
@@ -128,11 +130,16 @@ class TelegramAdapter:
         # Opt in to PTB 22's timedelta periods; the int form is deprecated and warns.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
         root = api_url.rstrip("/")
+        self._requests = (AiohttpRequest(), AiohttpRequest(connections=1))
         builder = (
             Application.builder()
             .token(token)
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
+            # PTB's request layer on aiohttp (see bot/telegram/transport.py); the long poll has
+            # a connection of its own, as with PTB's default backend.
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
         )
         # Digests have their own scheduler (bot/scheduling.py); PTB's JobQueue stays off.
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None is documented
@@ -178,6 +185,25 @@ class TelegramAdapter:
         return "webhook" if self._webhook_url else "polling"
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self._abandon()
+            raise
+
+    async def _abandon(self) -> None:
+        """A start that failed half-way (a refused token or webhook) closes what it opened: no
+        one stops a service that never started, and PTB leaves its requests' sessions open."""
+        app = self.application
+        with contextlib.suppress(Exception):
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+        for request in self._requests:
+            await request.shutdown()
+
+    async def _start(self) -> None:
         app = self.application
         await app.initialize()
         await self.set_menu()

@@ -1085,7 +1085,7 @@ async def test_the_token_never_reaches_a_log_line(
     logged = "\n".join(debug_logs.lines)
     assert "sendMessage" in logged  # the capture did see the traffic
     assert "Traceback" in logged  # and exception text
-    assert "/bot***/sendMessage" in logged  # httpx's request lines, masked
+    assert "/bot***/sendMessage" in logged  # the transport's request lines, masked
     assert TOKEN not in logged
     assert TOKEN.split(":", 1)[1] not in logged
     assert "SECRET-TOKEN" not in logged
