@@ -15,6 +15,7 @@ import heapq
 import html
 import itertools
 import logging
+import math
 import re
 import time
 from collections import deque
@@ -80,7 +81,16 @@ class Pacer:
     fan-out that keeps under the limit loses less time than one that runs into it. A slot is
     never promised ahead of time: while 10,000 digests wait their turn, an interactive reply
     asked for later takes the next free slot (a priority within one rate, not a second rate).
+
+    The limit counts messages, as Telegram's does: a request that did not become one (a 429,
+    a 5xx, a network failure, a refusal) hands its slot back (`refund`), else 6% of refused
+    sends left 6% of the rate unused. What bounds a refunded rate is the window: at most `rate`
+    messages `delivered` in any second, as Telegram counts them.
     """
+
+    # Deliveries beyond this many a second are not tracked: no bot is allowed such a rate, and
+    # a test's "unpaced" rate must not hold a window of a million timestamps.
+    _TRACKED = 10_000
 
     def __init__(
         self,
@@ -97,10 +107,14 @@ class Pacer:
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
+        capacity = max(1, math.floor(rate))
+        self._window: deque[float] | None = (
+            deque(maxlen=capacity) if capacity <= self._TRACKED else None
+        )
 
     async def wait(self, priority: int = DIGEST) -> None:
         now = self._clock()
-        if not self._waiting and now >= self._next:
+        if not self._waiting and now >= self._ready_at(now):
             self._next = now + self._interval
             return
         loop = asyncio.get_running_loop()
@@ -110,18 +124,44 @@ class Pacer:
             self._releaser = loop.create_task(self._release())
         await turn
 
+    def delivered(self) -> None:
+        """The request given the last slot became a message."""
+        if self._window is not None:
+            self._window.append(self._clock())
+
+    def refund(self) -> None:
+        """The request given a slot did not become a message: the slot goes to the next."""
+        now = self._clock()
+        self._next = max(now, self._next - self._interval)
+        while self._waiting and now >= self._ready_at(now):
+            if self._hand_out():
+                self._next = now + self._interval
+
+    def _ready_at(self, now: float) -> float:
+        """When the next slot is free: spaced from the last, within the window."""
+        window = self._window
+        if window is not None and len(window) == window.maxlen and window[0] + 1.0 > now:
+            return max(self._next, window[0] + 1.0)
+        return self._next
+
+    def _hand_out(self) -> bool:
+        """The most urgent waiter still waiting gets the slot; False when none was left."""
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():  # a waiter cancelled meanwhile gives its place up
+                turn.set_result(None)
+                return True
+        return False
+
     async def _release(self) -> None:
         """Hand out one slot per interval to the most urgent waiter still waiting."""
         while self._waiting:
             now = self._clock()
-            if now < self._next:
-                await self._sleep(self._next - now)
-            while self._waiting:
-                _, _, turn = heapq.heappop(self._waiting)
-                if not turn.done():  # a waiter cancelled meanwhile gives its place up
-                    turn.set_result(None)
-                    self._next = max(self._clock(), self._next) + self._interval
-                    break
+            at = self._ready_at(now)
+            if now < at:
+                await self._sleep(at - now)
+            if self._hand_out():
+                self._next = max(self._clock(), self._next) + self._interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,11 +350,16 @@ class TelegramSender:
             if self._pacer is not None:
                 await self._pacer.wait(priority)
             try:
+                delivered = False
                 try:
                     async with self._requests:
                         result = await call(payload)
+                    delivered = True
                 finally:
                     turn.answered()
+                    if self._pacer is not None:
+                        # What Telegram did not take as a message does not count against it.
+                        (self._pacer.delivered if delivered else self._pacer.refund)()
                 if isinstance(result, TelegramMessage):
                     return Sent("sent", result, moved, message_id=result.message_id)
                 sent_id = result.get("message_id") if isinstance(result, dict) else None

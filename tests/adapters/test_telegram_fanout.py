@@ -110,6 +110,46 @@ async def test_the_pacer_spaces_requests_and_saves_up_no_burst() -> None:
     assert slept == [0.1]
 
 
+async def test_a_request_that_was_no_message_hands_its_slot_to_the_next() -> None:
+    """6% of a fan-out's sends refused (429, 500) must not leave 6% of the rate unused."""
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    pacer = Pacer(10, clock=lambda: now[0], sleep=sleep)
+    await pacer.wait()
+    pacer.refund()  # answered 429: not a message
+    await pacer.wait()  # at once, in the slot handed back
+    assert slept == []
+    pacer.delivered()
+    await pacer.wait()  # a message went: the next is spaced again
+    assert slept == [0.1]
+
+
+async def test_refunds_never_let_more_than_the_rate_through_in_a_second() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    pacer = Pacer(2, clock=lambda: now[0], sleep=sleep)
+    await pacer.wait()
+    pacer.delivered()  # at 100.0
+    now[0] = 100.5
+    await pacer.wait()
+    pacer.delivered()  # at 100.5: two messages in this second, the rate
+    now[0] = 100.6
+    pacer.refund()  # a third request refused: spacing alone would let the next go now
+    await pacer.wait()
+    assert slept == [0.4]  # the first message's second has to pass
+    assert now[0] == 101.0
+
+
 async def test_requests_in_flight_stay_within_the_bound(fake: CountingTelegram, bot: Bot) -> None:
     sender = TelegramSender(bot, in_flight=2)
     results = await asyncio.gather(
