@@ -128,14 +128,17 @@ class FakeReport:
 
 
 def _serve_fake(conn: Connection, cap: float, faults: bool = True) -> None:
-    """Process entry point: serve until told to stop, then send back what was delivered."""
+    """Process entry point: serve until told to stop, then send back what was delivered;
+    asked "count" meanwhile, say how many messages were delivered so far."""
 
     async def main() -> None:
         fake = CappedTelegram(cap=cap, faults=faults)
         conn.send(await fake.start())
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, conn.recv)
+            # "count": how many messages were delivered so far; "stop": the report, and stop.
+            while await loop.run_in_executor(None, conn.recv) == "count":
+                conn.send(fake.answers["200"])
         except EOFError:
             await fake.close()
             return

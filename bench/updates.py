@@ -8,11 +8,13 @@ does: it posts each chat's commands in order, one after the other's 200, over at
 CONNECTIONS connections at once (setWebhook's default `max_connections`), and posts a refused
 update (503) again after the adapter's Retry-After. No process's CPU is another's.
 
-The same load twice: once with every update in one lane (handled one at a time, as the adapter
-did before the per-chat lanes: the serial baseline), once with the lanes per chat. Printed: both
-rates (updates answered a second), their ratio (goal: at least 3x), p50 and p99 from the POST to
-the answer's sendMessage, and whether every chat got its answers in the order it asked (each
-chat asks for day 1, day 2, day 3 of the visit).
+The same load three times. First against the product as it was on the day issue 12 measured
+"one at a time at about 160 a second" (bench/baseline.py: that commit's `briefing-bot run`, from
+this repository's history): the baseline the goal multiplies. Then today's adapter with every
+update in one lane (handled one at a time: what the per-chat lanes add), then with the lanes per
+chat. Printed: the rates (updates answered a second), today's lanes over the baseline (goal: at
+least 3x) and over one lane, p50 and p99 from the POST to the answer's sendMessage, and whether
+every chat got its answers in the order it asked (each chat asks for day 1, day 2, day 3).
 """
 
 import asyncio
@@ -35,7 +37,8 @@ import aiohttp
 from sqlalchemy import Engine
 
 import bot.telegram.adapter
-from bench.fanout import SEND_AT, fake_process
+from bench import baseline
+from bench.fanout import SEND_AT, FakeReport, fake_process
 from bench.results import GoalResult
 from bot.http import HttpServer
 from bot.settings import PROJECT_ROOT
@@ -219,10 +222,56 @@ def _day_of(text: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """The rate of issue 12's day (bench/baseline.py), or why it could not be measured."""
+
+    rate: float | None
+    why: str = ""
+
+
+def run_baseline(chats: list[int]) -> Baseline:
+    """The same load against the product as it was when issue 12 was filed: one at a time."""
+    with baseline.tree() as code:
+        if code is None:
+            return Baseline(None, f"commit {baseline.COMMIT[:7]} is not in this clone's history")
+        port = baseline.free_port()
+        with fake_process(1e9, faults=False) as fake:
+            settings = {
+                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                "TELEGRAM_API_URL": fake.url,
+                "TELEGRAM_WEBHOOK_URL": "https://bench.example.org/telegram",
+                "TELEGRAM_WEBHOOK_SECRET": SECRET,
+                "BRIEFINGS_HTTP_HOST": "127.0.0.1",
+                "BRIEFINGS_HTTP_PORT": str(port),
+                # That day's way of saying "no pacing": an overall rate no fake reaches.
+                "TELEGRAM_SEND_RATE": "1000000000",
+            }
+            with baseline.running(code, settings, ready="started: Telegram"):
+                url = f"http://127.0.0.1:{port}/telegram"
+                with telegram_posting(url, chats) as posting:
+                    deadline = time.monotonic() + DEADLINE_S
+                    while time.monotonic() < deadline:
+                        fake.conn.send("count")
+                        if fake.conn.recv() >= len(chats) * len(COMMANDS):
+                            break
+                        time.sleep(0.05)
+                    posted: Posted = posting.recv()
+            fake.conn.send("stop")
+            report: FakeReport = fake.conn.recv()
+    answered = sum(report.delivered.values())
+    if answered < len(chats) * len(COMMANDS):
+        return Baseline(None, f"only {answered:,} answers within {DEADLINE_S:.0f} s")
+    first = min(posted.asked[c][0] for c in chats)
+    return Baseline(answered / (report.last_at - first))
+
+
 def main() -> GoalResult:
     logging.getLogger("bot.telegram.sending").setLevel(logging.ERROR)
     logging.getLogger("bot.telegram.adapter").setLevel(logging.ERROR)
     library = Library(load_seeds(PROJECT_ROOT / "seeds"))
+    chats = list(range(FIRST_CHAT, FIRST_CHAT + CHATS))
+    then = run_baseline(chats)
     phases: dict[bool, Phase] = {}
     with fake_process(1e9, faults=False) as fake:
         for lanes in (False, True):
@@ -236,19 +285,28 @@ def main() -> GoalResult:
         fake.conn.send("stop")
         fake.conn.recv()
     serial, concurrent = phases[False], phases[True]
-    ratio = concurrent.rate / serial.rate
     print(
         f"== updates a second, one process: {CHATS:,} chats x {len(COMMANDS)} commands over "
         f"{CONNECTIONS} webhook connections; no pacing; fake Bot API in its own process =="
     )
-    for name, phase in (("one at a time", serial), ("per-chat lanes", concurrent)):
+    if then.rate is not None:
+        print(
+            f"{'issue 12 day':<16} {then.rate:>7.1f} updates/s   (commit "
+            f"{baseline.COMMIT[:7]}, briefing-bot run: one at a time, as measured then)"
+        )
+    else:
+        print(f"{'issue 12 day':<16} not measured: {then.why}")
+    for name, phase in (("one lane today", serial), ("per-chat lanes", concurrent)):
         p50, p99 = _cuts(phase.latencies)
         print(
             f"{name:<16} {phase.rate:>7.1f} updates/s   p50 {p50:>8.1f} ms   p99 {p99:>8.1f} ms"
             f"   ({phase.updates:,} in {phase.elapsed:.2f} s; {phase.refused:,} refused 503)"
         )
+    print(f"lanes / one lane {concurrent.rate / serial.rate:>7.2f}        (what concurrency adds)")
+    ratio = concurrent.rate / then.rate if then.rate else 0.0
+    if then.rate:
+        print(f"ratio to then    {ratio:>7.2f}        (goal: at least {GOAL:g})")
     order = concurrent.in_order == concurrent.chats
-    print(f"ratio            {ratio:>7.2f}        (goal: at least {GOAL:g})")
     print(
         f"order in a chat  {concurrent.in_order:,} of {concurrent.chats:,} chats answered "
         "day 1, 2, 3 in the order they asked"
@@ -256,16 +314,16 @@ def main() -> GoalResult:
     met = ratio >= GOAL and order
     _, p99 = _cuts(concurrent.latencies)
     note = ""
-    if not order:
+    if then.rate is None:
+        note = f"issue 12's baseline not measured: {then.why}"
+    elif not order:
         note = "answers out of order within a chat"
     elif not met:
         note = "one process's CPU: every update costs its parse, state, render and send"
-    return GoalResult(
-        "3. updates/s, one process",
-        f"{ratio:.2f}x serial ({concurrent.rate:.0f}/s vs {serial.rate:.0f}/s), p99 {p99:.0f} ms",
-        met,
-        note,
+    figure = (
+        f"{ratio:.2f}x then ({concurrent.rate:.0f}/s vs {then.rate or 0:.0f}/s), p99 {p99:.0f} ms"
     )
+    return GoalResult("3. updates/s, one process", figure, met, note)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ with work has its own FIFO and one worker task that exists only while the FIFO h
 number of tasks is bounded by the number of chats with work, never by the number of updates.
 
 `limit` bounds the updates accepted and not yet finished, all chats together: beyond it a
-webhook is refused (`offer`, so that the platform resends later) and polling waits (`put`), so
-a flood costs neither unbounded memory nor ever-growing latency.
+webhook waits a while for `room` and is then refused (`offer`, so that the platform resends
+later), and polling waits (`put`), so a flood costs neither unbounded memory nor ever-growing
+latency.
 """
 
 import asyncio
@@ -58,6 +59,18 @@ class ChatLanes:
         while self.full:
             await self._freed.wait()
         self._enqueue(key, job)
+
+    async def room(self, timeout: float) -> bool:
+        """Wait while the lanes are full, for up to `timeout` seconds: whether there is room."""
+        if not self.full:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                while self.full:
+                    await self._freed.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def join(self) -> None:
         """Return once every accepted job has finished."""

@@ -65,6 +65,9 @@ _GONE = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
 # Updates accepted and not yet answered, all chats together; beyond it a webhook POST gets 503
 # (Telegram sends it again later) and polling waits.
 IN_FLIGHT = 512
+# How long a webhook POST beyond IN_FLIGHT waits for room before its 503: well within the time
+# Telegram gives a webhook to answer.
+HOLD_SECONDS = 5.0
 # How long stop() lets accepted updates finish (a 429 may ask for up to a minute).
 DRAIN_SECONDS = 75.0
 # One getUpdates batch: polling waits while this many wait to be put in a lane.
@@ -122,11 +125,13 @@ class TelegramAdapter:
         seen: SeenRequests | None = None,
         limits: ChatLimits | None = TELEGRAM_LIMITS,
         in_flight: int = IN_FLIGHT,
+        hold_seconds: float = HOLD_SECONDS,
         drain_seconds: float = DRAIN_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """`limits`: each chat's pace (Telegram's; tests scale them down); `in_flight`: the
-        bound on updates accepted and not yet answered; `sleep`: waits out 429s and back-offs."""
+        bound on updates accepted and not yet answered; `hold_seconds`: how long a webhook POST
+        beyond it waits for room before it is refused; `sleep`: waits out 429s and back-offs."""
         # Opt in to PTB 22's timedelta periods; the int form is deprecated and warns.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
         root = api_url.rstrip("/")
@@ -145,6 +150,7 @@ class TelegramAdapter:
         builder = builder.job_queue(None)  # type: ignore[arg-type]  # None is documented
         self._lanes = ChatLanes(in_flight)
         self._drain_seconds = drain_seconds
+        self._hold_seconds = hold_seconds
         # Updates are taken only between the end of start() and quiesce(): before, PTB cannot
         # handle them yet; after, they might outlive the process.
         self._taking = False
@@ -343,17 +349,20 @@ class TelegramAdapter:
         return chat_id
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
-        """200 only for an update that will be answered: once stopping or full, 503, which
-        Telegram meets by sending the update again (to this process later, or another)."""
+        """200 only for an update that will be answered: once stopping, or still full after
+        `hold_seconds`, 503, which Telegram meets by sending the update again (to this
+        process later, or another)."""
         if not self._taking:
             return web.Response(status=503, headers=RETRY_LATER)
         given = request.headers.get(SECRET_HEADER, "")
         expected = self._webhook_secret or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return web.Response(status=403)
-        if self._lanes.full:
-            # Before reading the update: in a burst, refusals outnumber what is taken, and
-            # parsing each into PTB's objects first spent the CPU the lanes needed to drain.
+        # Full, the POST waits for room before its update is read: Telegram sends a webhook's
+        # updates over at most `max_connections` connections and waits for each answer, so a
+        # held answer slows it down where a 503 made it wait a whole Retry-After (and parsing
+        # refused updates spent the CPU the lanes needed to drain).
+        if not await self._lanes.room(self._hold_seconds) or not self._taking:
             log.warning("%d updates in flight: update refused for now", self._lanes.accepted)
             return web.Response(status=503, headers=RETRY_LATER)
         try:
@@ -363,7 +372,8 @@ class TelegramAdapter:
             update = Update.de_json(data, self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400)
-        if self._lanes.full:  # filled while the body was read
+        # Filled again while the body was read (other POSTs were waiting too).
+        if not await self._lanes.room(self._hold_seconds) or not self._taking:
             return web.Response(status=503, headers=RETRY_LATER)
         # Asked last, once the update can be taken on: one refused (a status that makes
         # Telegram resend) must not be remembered as seen.

@@ -6,9 +6,11 @@ exchange itself, is the backend's; PTB ships one on httpx and documents the inte
 others. Ours is aiohttp, the stack the bot already serves HTTP with and Slack's client already
 uses: an exchange cost a sixth of httpx's CPU here (0.24 ms against 1.4 ms on loopback, eight
 open at once), and CPU per message is what bounds a fan-out and the updates a process answers.
-Everything above `do_request` stays PTB's.
+It posts the parameters as JSON, which the Bot API takes as it takes a form. Everything above
+`do_request` stays PTB's.
 """
 
+import json
 import logging
 
 import aiohttp
@@ -81,9 +83,11 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
+        body, content_type = _body(request_data)
+        headers = {"Content-Type": content_type} if content_type else None
         try:
             async with session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 payload = await response.read()
         except TimeoutError as exc:
@@ -102,17 +106,21 @@ def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """Form fields, as PTB's own backend sends them; multipart when there is a file."""
+def _body(request_data: RequestData | None) -> tuple[bytes | aiohttp.FormData | None, str | None]:
+    """The request's body and its content type: the parameters as JSON, which the Bot API
+    takes as it takes a form (and which costs a fraction of URL-encoding a long message);
+    multipart when there is a file."""
     if request_data is None:
-        return None
-    fields = request_data.json_parameters
+        return None, None
     files = request_data.multipart_data
     if not files:
-        return fields or None
+        parameters = request_data.parameters
+        if not parameters:
+            return None, None
+        return json.dumps(parameters, ensure_ascii=False).encode(), "application/json"
     form = aiohttp.FormData()
-    for name, value in fields.items():
+    for name, value in request_data.json_parameters.items():
         form.add_field(name, value)
     for name, (filename, content, mime_type) in files.items():
         form.add_field(name, content, filename=filename, content_type=mime_type)
-    return form
+    return form, None

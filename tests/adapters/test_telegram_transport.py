@@ -1,6 +1,6 @@
 """PTB's request interface on aiohttp (bot/telegram/transport.py), against a server on 127.0.0.1.
 
-What PTB's own backend does, ours must: form fields as Telegram reads them, a file as multipart,
+What PTB's own backend does, ours must: parameters as Telegram reads them, a file as multipart,
 a slow answer as `TimedOut`, a refused connection as `NetworkError`; and the sessions close.
 """
 
@@ -29,6 +29,11 @@ class Server:
     async def handle(self, request: web.Request) -> web.Response:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if request.content_type == "application/json":
+            body = await request.json()
+            self.seen.append({"content_type": request.content_type, "fields": body})
+            self.seen[-1].update(request.headers)
+            return web.json_response({"ok": True, "result": {"message_id": 7}})
         form = await request.post()
         fields: dict[str, object] = {}
         for name, value in form.items():
@@ -68,7 +73,7 @@ def _data(**values: object) -> RequestData:
     return RequestData([RequestParameter.from_input(k, v) for k, v in values.items()])
 
 
-async def test_fields_are_posted_as_a_form_and_the_answer_read_by_ptb(
+async def test_parameters_are_posted_as_json_and_the_answer_read_by_ptb(
     server: Server, request_: AiohttpRequest
 ) -> None:
     markup = {"inline_keyboard": [[{"text": "Day 2", "callback_data": "a1.d.x.20240827"}]]}
@@ -77,13 +82,9 @@ async def test_fields_are_posted_as_a_form_and_the_answer_read_by_ptb(
     )
     assert result == {"message_id": 7}
     (seen,) = server.seen
-    assert seen["content_type"] == "application/x-www-form-urlencoded"
-    assert seen["fields"] == {
-        "chat_id": "5001",
-        "text": "Ciao & 안녕",
-        "reply_markup": '{"inline_keyboard": [[{"text": "Day 2", "callback_data": '
-        '"a1.d.x.20240827"}]]}',
-    }
+    assert seen["content_type"] == "application/json"
+    # The Bot API's own JSON types: a number, a string, an object (not a JSON string).
+    assert seen["fields"] == {"chat_id": 5001, "text": "Ciao & 안녕", "reply_markup": markup}
     assert str(seen["User-Agent"]).startswith("python-telegram-bot")
 
 
