@@ -35,6 +35,7 @@ class ChatLanes:
         self._freed = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._refusing = False
 
     @property
     def accepted(self) -> int:
@@ -61,16 +62,24 @@ class ChatLanes:
         self._enqueue(key, job)
 
     async def room(self, timeout: float) -> bool:
-        """Wait while the lanes are full, for up to `timeout` seconds: whether there is room."""
+        """Wait while the lanes are full, for up to `timeout` seconds: whether there is room.
+        From `refuse_waiting` on, False at once for whoever waits or comes to wait."""
+        if self._refusing:
+            return False
         if not self.full:
             return True
         try:
             async with asyncio.timeout(timeout):
-                while self.full:
+                while self.full and not self._refusing:
                     await self._freed.wait()
         except TimeoutError:
             return False
-        return True
+        return not self._refusing
+
+    def refuse_waiting(self) -> None:
+        """No more waiting for room (the process is stopping): every `room` answers False."""
+        self._refusing = True
+        self._wake()
 
     async def join(self) -> None:
         """Return once every accepted job has finished."""
@@ -121,6 +130,9 @@ class ChatLanes:
         self._accepted -= 1
         if self._accepted == 0:
             self._idle.set()
+        self._wake()
+
+    def _wake(self) -> None:
         freed, self._freed = self._freed, asyncio.Event()
         freed.set()
 

@@ -78,7 +78,7 @@ class Library:
                 return visit
             if now_status == "upcoming" and upcoming is None:
                 upcoming = visit
-        return upcoming or visits[-1]
+        return upcoming if upcoming is not None else visits[-1]
 
     def find(self, words: str, visits: Sequence[Visit]) -> list[Visit]:
         """Visits a user means by a number (`2`), an id, or words (`aprile`, `torino`, `8월`).

@@ -108,8 +108,9 @@ def single_process_lock(url: str) -> ProcessLock | None:
 
 
 def reachable(engine: Engine) -> bool:
-    """Whether the database answers a query on the migrated schema now (a fresh connection is
-    checked by the pool's pre-ping, so a server that went away and came back reads as back)."""
+    """Whether the database answers a query on the migrated schema now (on a server, a pooled
+    connection is checked by the pool's pre-ping, so one that went away and came back reads as
+    back)."""
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT version_num FROM alembic_version"))

@@ -201,13 +201,16 @@ class TelegramAdapter:
         """A start that failed half-way (a refused token or webhook) closes what it opened: no
         one stops a service that never started, and PTB leaves its requests' sessions open."""
         app = self.application
-        with contextlib.suppress(Exception):
-            if app.updater is not None and app.updater.running:
+        if app.updater is not None and app.updater.running:
+            with contextlib.suppress(Exception):
                 await app.updater.stop()
-            if app.running:
+        if app.running:
+            with contextlib.suppress(Exception):
                 await app.stop()
+        with contextlib.suppress(Exception):
+            await app.shutdown()  # returns at once when initialize() did not get through
         for request in self._requests:
-            await request.shutdown()
+            await request.shutdown()  # again, for that case
 
     async def _start(self) -> None:
         app = self.application
@@ -228,12 +231,15 @@ class TelegramAdapter:
         log.info("Telegram started as @%s (%s)", app.bot.username, self.mode)
 
     async def quiesce(self) -> None:
-        """Take no new update from now on: a webhook POST gets 503, and Telegram resends it."""
+        """Take no new update from now on: a webhook POST gets 503, and Telegram resends it
+        (those held waiting for room too, at once)."""
         self._taking = False
+        self._lanes.refuse_waiting()
 
     async def stop(self) -> None:
         """Stop taking updates, answer every update already accepted, then close."""
         self._taking = False
+        self._lanes.refuse_waiting()
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -362,6 +368,8 @@ class TelegramAdapter:
         # updates over at most `max_connections` connections and waits for each answer, so a
         # held answer slows it down where a 503 made it wait a whole Retry-After (and parsing
         # refused updates spent the CPU the lanes needed to drain).
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._hold_seconds  # one hold in all, however it is spent
         if not await self._lanes.room(self._hold_seconds) or not self._taking:
             log.warning("%d updates in flight: update refused for now", self._lanes.accepted)
             return web.Response(status=503, headers=RETRY_LATER)
@@ -373,14 +381,16 @@ class TelegramAdapter:
         except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400)
         # Filled again while the body was read (other POSTs were waiting too).
-        if not await self._lanes.room(self._hold_seconds) or not self._taking:
+        if not await self._lanes.room(until - loop.time()) or not self._taking:
             return web.Response(status=503, headers=RETRY_LATER)
         # Asked last, once the update can be taken on: one refused (a status that makes
         # Telegram resend) must not be remembered as seen.
         if not self._first_time(update.update_id):
             log.info("Telegram update %s already taken on: not handled again", update.update_id)
             return web.Response(status=200)
-        self._lanes.offer(lane_of(update), self.application.process_update(update))
+        # Room was found with no await since: the offer cannot be refused.
+        taken = self._lanes.offer(lane_of(update), self.application.process_update(update))
+        assert taken
         return web.Response(status=200)
 
     def _first_time(self, update_id: int) -> bool:

@@ -83,9 +83,10 @@ class Pacer:
     asked for later takes the next free slot (a priority within one rate, not a second rate).
 
     The limit counts messages, as Telegram's does: a request that did not become one (a 429,
-    a 5xx, a network failure, a refusal) hands its slot back (`refund`), else 6% of refused
-    sends left 6% of the rate unused. What bounds a refunded rate is the window: at most `rate`
-    messages `delivered` in any second, as Telegram counts them.
+    a 5xx, a network failure, a refusal) hands its slot back (`refund`), else every refused
+    send left a slot of the rate unused. Two bounds stay: at most `rate` messages `delivered`
+    in any second, as Telegram counts them, and requests at most twice the rate, so that a run
+    of failures (an outage, a fan-out to chats that blocked the bot) is no flood of requests.
     """
 
     # Deliveries beyond this many a second are not tracked: no bot is allowed such a rate, and
@@ -104,6 +105,12 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
+        # When the last slot was handed out: refunds never bring the next nearer than half an
+        # interval to it.
+        self._last = -math.inf
+        # Bumped by every slot handed out and every delivery: the releaser, back from a sleep,
+        # looks again when either happened meanwhile.
+        self._changes = 0
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
@@ -115,7 +122,7 @@ class Pacer:
     async def wait(self, priority: int = DIGEST) -> None:
         now = self._clock()
         if not self._waiting and now >= self._ready_at(now):
-            self._next = now + self._interval
+            self._granted(now)
             return
         loop = asyncio.get_running_loop()
         turn: asyncio.Future[None] = loop.create_future()
@@ -128,14 +135,19 @@ class Pacer:
         """The request given the last slot became a message."""
         if self._window is not None:
             self._window.append(self._clock())
+            self._changes += 1
 
     def refund(self) -> None:
         """The request given a slot did not become a message: the slot goes to the next."""
         now = self._clock()
-        self._next = max(now, self._next - self._interval)
-        while self._waiting and now >= self._ready_at(now):
-            if self._hand_out():
-                self._next = now + self._interval
+        self._next = max(now, self._next - self._interval, self._last + self._interval / 2)
+        if self._waiting and now >= self._ready_at(now) and self._hand_out():
+            self._granted(now)
+
+    def _granted(self, now: float) -> None:
+        self._last = now
+        self._next = max(now, self._next) + self._interval
+        self._changes += 1
 
     def _ready_at(self, now: float) -> float:
         """When the next slot is free: spaced from the last, within the window."""
@@ -159,9 +171,12 @@ class Pacer:
             now = self._clock()
             at = self._ready_at(now)
             if now < at:
+                changes = self._changes
                 await self._sleep(at - now)
+                if self._changes != changes:
+                    continue  # a refund handed a slot out, or a delivery filled the window
             if self._hand_out():
-                self._next = max(self._clock(), self._next) + self._interval
+                self._granted(self._clock())
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ PTB makes every call through a `BaseRequest`: it builds the request, and its `_r
 reads Telegram's answer (RetryAfter, ChatMigrated, Forbidden...). Only `do_request`, the HTTP
 exchange itself, is the backend's; PTB ships one on httpx and documents the interface for
 others. Ours is aiohttp, the stack the bot already serves HTTP with and Slack's client already
-uses: an exchange cost a sixth of httpx's CPU here (0.24 ms against 1.4 ms on loopback, eight
-open at once), and CPU per message is what bounds a fan-out and the updates a process answers.
+uses: an exchange costs a fraction of httpx's CPU (bench/send_cpu.py prints both), and CPU per
+message is what bounds a fan-out and the updates a process answers.
 It posts the parameters as JSON, which the Bot API takes as it takes a form. Everything above
 `do_request` stays PTB's.
 """
@@ -27,19 +27,24 @@ log = logging.getLogger(__name__)
 
 class AiohttpRequest(BaseRequest):
     """`connections`: open at once at most (PTB's `connection_pool_size`); the timeouts mean
-    what PTB's do, in seconds (None: none). aiohttp has no write timeout of its own: a slow
-    write is bounded by the read timeout that follows it."""
+    what PTB's do, in seconds (None: none), `media_write_timeout` for a request with a file.
+    aiohttp has no write timeout of its own, and starts reading only once the body is written:
+    the whole exchange is bounded by the four timeouts added up, so a stalled upload ends."""
 
     def __init__(
         self,
         *,
         connections: int = 256,
         read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
     ) -> None:
         self._connections = connections
         self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._media_write_timeout = media_write_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
@@ -73,17 +78,22 @@ class AiohttpRequest(BaseRequest):
         session = self._session
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
+        body, content_type = _body(request_data)
         read = _given(read_timeout, self._read_timeout)
         connect = _given(connect_timeout, self._connect_timeout)
         pool = _given(pool_timeout, self._pool_timeout)
+        uploading = isinstance(body, aiohttp.FormData)
+        write = _given(
+            write_timeout, self._media_write_timeout if uploading else self._write_timeout
+        )
+        limits = (pool, connect, write, read)
         timeout = aiohttp.ClientTimeout(
-            total=None,
+            total=None if None in limits else sum(t for t in limits if t is not None),
             # aiohttp's `connect` covers waiting for a free connection and making one.
             connect=None if pool is None or connect is None else pool + connect,
             sock_connect=connect,
             sock_read=read,
         )
-        body, content_type = _body(request_data)
         headers = {"Content-Type": content_type} if content_type else None
         try:
             async with session.request(

@@ -111,7 +111,7 @@ async def test_the_pacer_spaces_requests_and_saves_up_no_burst() -> None:
 
 
 async def test_a_request_that_was_no_message_hands_its_slot_to_the_next() -> None:
-    """6% of a fan-out's sends refused (429, 500) must not leave 6% of the rate unused."""
+    """Refused sends must not leave the rate unused, nor let failures alone flood Telegram."""
     now = [100.0]
     slept: list[float] = []
 
@@ -122,11 +122,46 @@ async def test_a_request_that_was_no_message_hands_its_slot_to_the_next() -> Non
     pacer = Pacer(10, clock=lambda: now[0], sleep=sleep)
     await pacer.wait()
     pacer.refund()  # answered 429: not a message
-    await pacer.wait()  # at once, in the slot handed back
-    assert slept == []
+    await pacer.wait()  # half an interval later, not a whole one
+    assert slept == [0.05]
+    for _ in range(2):
+        pacer.refund()
+        await pacer.wait()
+    assert slept == [0.05, 0.05, 0.05]  # failures alone: requests at twice the rate, no more
     pacer.delivered()
-    await pacer.wait()  # a message went: the next is spaced again
-    assert slept == [0.1]
+    await pacer.wait()  # a message went: the next is a whole interval later
+    assert slept[-1] == 0.1
+
+
+async def test_a_refund_while_the_pacer_sleeps_hands_out_one_slot_not_two() -> None:
+    now = [100.0]
+    woken = asyncio.Event()
+    granted: list[tuple[str, float]] = []
+
+    async def sleep(seconds: float) -> None:
+        start = now[0]
+        await woken.wait()  # the test decides when the sleep ends; then the clock has moved
+        now[0] = max(now[0], start + seconds)
+
+    pacer = Pacer(10, clock=lambda: now[0], sleep=sleep)
+
+    async def send(name: str) -> None:
+        await pacer.wait()
+        granted.append((name, round(now[0], 6)))
+
+    await send("a")  # at 100.0; the next slot is at 100.1
+    waiting = [asyncio.create_task(send(n)) for n in ("b", "c")]
+    for _ in range(3):
+        await asyncio.sleep(0)  # b and c wait; the pacer sleeps towards 100.1
+    now[0] = 100.06
+    pacer.refund()  # a was refused: its slot goes to b at once
+    await asyncio.sleep(0)
+    assert granted == [("a", 100.0), ("b", 100.06)]
+    woken.set()  # the pacer's sleep ends at 100.1
+    await asyncio.gather(*waiting)
+    # c waits its own interval after b (100.16), not the slot b already took.
+    assert granted[-1][0] == "c"
+    assert granted[-1][1] >= 100.16 - 1e-9
 
 
 async def test_refunds_never_let_more_than_the_rate_through_in_a_second() -> None:

@@ -5,6 +5,7 @@ a slow answer as `TimedOut`, a refused connection as `NetworkError`; and the ses
 """
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,7 +18,6 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.telegram.transport import AiohttpRequest
-from tests.cli import free_port
 
 
 class Server:
@@ -109,8 +109,12 @@ async def test_a_slow_answer_is_timed_out(server: Server, request_: AiohttpReque
 
 
 async def test_a_refused_connection_is_a_network_error(request_: AiohttpRequest) -> None:
-    with pytest.raises(NetworkError, match=r"aiohttp\.ClientConnectorError"):
-        await request_.post(f"http://127.0.0.1:{free_port()}/bot1:x/getMe", None)
+    # A port bound and not listening refuses connections, and no other test can take it.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        with pytest.raises(NetworkError, match=r"aiohttp\.ClientConnectorError"):
+            await request_.post(f"http://127.0.0.1:{port}/bot1:x/getMe", None)
 
 
 async def test_it_needs_initializing_and_can_be_initialized_again(server: Server) -> None:

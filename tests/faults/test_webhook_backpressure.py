@@ -27,8 +27,10 @@ HELD, OTHER = 6101, 6102
 
 
 class Webhook:
-    def __init__(self, fake: FakeTelegram, gate: asyncio.Event, port: int) -> None:
-        self.fake, self.gate, self.port = fake, gate, port
+    def __init__(
+        self, fake: FakeTelegram, gate: asyncio.Event, port: int, adapter: TelegramAdapter
+    ) -> None:
+        self.fake, self.gate, self.port, self.adapter = fake, gate, port, adapter
 
     async def post(self, session: aiohttp.ClientSession, update_id: int, chat: int) -> int:
         update = {"update_id": update_id, **private_message("/briefing", chat_id=chat)}
@@ -70,7 +72,7 @@ async def _webhook(
     await http.start()
     await adapter.start()
     try:
-        yield Webhook(fake, gate, http.port)
+        yield Webhook(fake, gate, http.port, adapter)
     finally:
         gate.set()
         await http.quiesce()
@@ -122,6 +124,20 @@ async def test_still_full_after_the_hold_it_is_refused_and_not_remembered(
     await wait_until(lambda: len(impatient.fake.sent(OTHER)) == 1)
     await asyncio.sleep(0.2)
     assert len(impatient.fake.sent(OTHER)) == 1
+
+
+async def test_stopping_refuses_a_held_post_at_once(patient: Webhook) -> None:
+    patient.fake.fail("sendMessage", too_many_requests(20), chat_id=HELD)
+    async with aiohttp.ClientSession() as session:
+        assert await patient.post(session, 1, HELD) == 200
+        held = asyncio.create_task(patient.post(session, 2, OTHER))
+        await asyncio.sleep(0.3)
+        assert not held.done()
+        await patient.adapter.quiesce()  # SIGTERM: the 30 s hold is not waited out
+        assert await asyncio.wait_for(held, 2) == 503
+    patient.gate.set()
+    await wait_until(lambda: patient.fake.sent(HELD) != [])
+    assert patient.fake.sent(OTHER) == []
 
 
 async def test_room_is_waited_for_within_the_timeout() -> None:
