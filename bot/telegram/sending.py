@@ -84,9 +84,9 @@ class Pacer:
 
     The limit counts messages, as Telegram's does: a request that did not become one (a 429,
     a 5xx, a network failure, a refusal) hands its slot back (`refund`), else every refused
-    send left a slot of the rate unused. Two bounds stay: at most `rate` messages `delivered`
-    in any second, as Telegram counts them, and requests at most twice the rate, so that a run
-    of failures (an outage, a fan-out to chats that blocked the bot) is no flood of requests.
+    send left a slot of the rate unused. Two bounds stay, each over any second: at most `rate`
+    messages `delivered`, as Telegram counts them, and at most twice `rate` requests, so that a
+    run of failures (an outage, a fan-out to chats that blocked the bot) is no flood.
     """
 
     # Deliveries beyond this many a second are not tracked: no bot is allowed such a rate, and
@@ -105,9 +105,6 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
-        # When the last slot was handed out: refunds never bring the next nearer than half an
-        # interval to it.
-        self._last = -math.inf
         # Bumped by every slot handed out and every delivery: the releaser, back from a sleep,
         # looks again when either happened meanwhile.
         self._changes = 0
@@ -115,9 +112,10 @@ class Pacer:
         self._arrivals = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
         capacity = max(1, math.floor(rate))
-        self._window: deque[float] | None = (
-            deque(maxlen=capacity) if capacity <= self._TRACKED else None
-        )
+        tracked = capacity <= self._TRACKED
+        # When the last `rate` messages were delivered, and the last twice-`rate` slots given.
+        self._window: deque[float] | None = deque(maxlen=capacity) if tracked else None
+        self._given: deque[float] | None = deque(maxlen=2 * capacity) if tracked else None
 
     async def wait(self, priority: int = DIGEST) -> None:
         now = self._clock()
@@ -140,21 +138,23 @@ class Pacer:
     def refund(self) -> None:
         """The request given a slot did not become a message: the slot goes to the next."""
         now = self._clock()
-        self._next = max(now, self._next - self._interval, self._last + self._interval / 2)
+        self._next = max(now, self._next - self._interval)
         if self._waiting and now >= self._ready_at(now) and self._hand_out():
             self._granted(now)
 
     def _granted(self, now: float) -> None:
-        self._last = now
+        if self._given is not None:
+            self._given.append(now)
         self._next = max(now, self._next) + self._interval
         self._changes += 1
 
     def _ready_at(self, now: float) -> float:
-        """When the next slot is free: spaced from the last, within the window."""
-        window = self._window
-        if window is not None and len(window) == window.maxlen and window[0] + 1.0 > now:
-            return max(self._next, window[0] + 1.0)
-        return self._next
+        """When the next slot is free: spaced from the last, and within both windows."""
+        at = self._next
+        for window in (self._window, self._given):
+            if window is not None and len(window) == window.maxlen and window[0] + 1.0 > now:
+                at = max(at, window[0] + 1.0)
+        return at
 
     def _hand_out(self) -> bool:
         """The most urgent waiter still waiting gets the slot; False when none was left."""

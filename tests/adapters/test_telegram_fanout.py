@@ -122,14 +122,17 @@ async def test_a_request_that_was_no_message_hands_its_slot_to_the_next() -> Non
     pacer = Pacer(10, clock=lambda: now[0], sleep=sleep)
     await pacer.wait()
     pacer.refund()  # answered 429: not a message
-    await pacer.wait()  # half an interval later, not a whole one
-    assert slept == [0.05]
-    for _ in range(2):
+    await pacer.wait()  # at once, in the slot handed back
+    assert slept == []
+    for _ in range(18):
         pacer.refund()
         await pacer.wait()
-    assert slept == [0.05, 0.05, 0.05]  # failures alone: requests at twice the rate, no more
+    assert slept == []  # twenty requests in this second, twice the rate: no more
+    pacer.refund()
+    await pacer.wait()
+    assert slept == [1.0]  # the first request's second has to pass
     pacer.delivered()
-    await pacer.wait()  # a message went: the next is a whole interval later
+    await pacer.wait()  # a message went: the next is an interval later
     assert slept[-1] == 0.1
 
 
