@@ -2,12 +2,15 @@
 real TelegramAdapters pointed at it, with a SQLite file of their own."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from bot.http import HttpServer
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.sending import TELEGRAM_LIMITS, RetryPolicy
 from briefings.conversation import Conversation
@@ -89,4 +92,48 @@ async def fake_telegram() -> AsyncIterator[Callable[..., Awaitable[FakeTelegram]
 
     yield start
     for fake in started:
+        await fake.close()
+
+
+WEBHOOK_SECRET = "webhook-secret"  # noqa: S105 - the tests' own
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A TelegramAdapter in webhook mode behind its HTTP server, answering to `fake`."""
+
+    fake: FakeTelegram
+    adapter: TelegramAdapter
+    url: str
+
+
+@asynccontextmanager
+async def webhook(
+    conversation: Conversation, renderer: Renderer, **overrides: Any
+) -> AsyncIterator[Webhook]:
+    """Started unpaced (`overrides` change any setting); stopped as `briefing-bot run` stops
+    it: the server quiesces first, then the adapter finishes what it took."""
+    fake = FakeTelegram()
+    await fake.start()
+    http = HttpServer("127.0.0.1", 0)
+    settings: dict[str, Any] = {
+        "token": fake.token,
+        "api_url": fake.base_url,
+        "conversation": conversation,
+        "renderer": renderer,
+        "webhook_url": "https://bot.example.org/telegram",
+        "webhook_secret": WEBHOOK_SECRET,
+        "http": http,
+        "send_rate": None,
+        "limits": None,
+    }
+    adapter = TelegramAdapter(**{**settings, **overrides})
+    try:
+        await http.start()
+        await adapter.start()
+        yield Webhook(fake, adapter, f"http://127.0.0.1:{http.port}/telegram")
+    finally:
+        await http.quiesce()
+        await adapter.stop()
+        await http.stop()
         await fake.close()

@@ -19,8 +19,7 @@ import pytest
 from sqlalchemy import Engine
 from telegram import Bot
 
-from bot.http import HttpServer
-from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
+from bot.telegram.adapter import SECRET_HEADER
 from bot.telegram.digests import TelegramDigestSender
 from bot.telegram.payloads import send_message
 from bot.telegram.sending import TelegramSender
@@ -43,10 +42,10 @@ from fakes.telegram_api import (
 from storage.engine import make_engine
 from storage.ledger import Ledger
 from tests.conftest import august
+from tests.faults.conftest import WEBHOOK_SECRET, webhook
 from tests.storage.test_scheduling import DAY1_KEY, _populate
 
 CHATS = 400
-SECRET = "webhook-secret"  # noqa: S105 - the test's own
 DUE = datetime.fromisoformat("2024-08-26T07:30+09:00")
 NOW = datetime.fromisoformat("2024-08-26T07:31+09:00")
 
@@ -127,7 +126,9 @@ async def _post_commands(session: aiohttp.ClientSession, url: str, chat: int) ->
     for n, command in enumerate(("/itinerary day 1", "/itinerary day 2", "/itinerary day 3")):
         update = {"update_id": chat * 10 + n, **private_message(command, chat_id=chat)}
         while True:  # a 503 (the lanes are full) is sent again, as Telegram does
-            async with session.post(url, json=update, headers={SECRET_HEADER: SECRET}) as answer:
+            async with session.post(
+                url, json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}
+            ) as answer:
                 if answer.status == 200:
                     break
                 assert answer.status == 503
@@ -137,33 +138,12 @@ async def _post_commands(session: aiohttp.ClientSession, url: str, chat: int) ->
 async def test_many_chats_at_once_unpaced_each_answered_in_the_order_it_asked(
     conversation: Conversation, renderer: Renderer
 ) -> None:
-    fake = FakeTelegram()
-    await fake.start()
-    http = HttpServer("127.0.0.1", 0)
-    adapter = TelegramAdapter(
-        token=fake.token,
-        api_url=fake.base_url,
-        conversation=conversation,
-        renderer=renderer,
-        webhook_url="https://bot.example.org/telegram",
-        webhook_secret=SECRET,
-        http=http,
-        send_rate=None,
-        limits=None,
-    )
     chats = range(7000, 7000 + 200)
-    try:
-        await http.start()
-        await adapter.start()
-        url = f"http://127.0.0.1:{http.port}/telegram"
+    async with webhook(conversation, renderer) as served:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=40)) as session:
-            await asyncio.gather(*(_post_commands(session, url, chat) for chat in chats))
-        await wait_until(lambda: len(fake.sent()) == 3 * len(chats), timeout=60)
-    finally:
-        await http.quiesce()
-        await adapter.stop()
-        await http.stop()
-        await fake.close()
+            await asyncio.gather(*(_post_commands(session, served.url, chat) for chat in chats))
+        await wait_until(lambda: len(served.fake.sent()) == 3 * len(chats), timeout=60)
+    fake = served.fake
     for chat in chats:
         days = [_day(params["text"]) for params in fake.sent(chat)]
         assert days == ["Monday 26", "Tuesday 27", "Wednesday 28"], chat

@@ -14,130 +14,102 @@ import aiohttp
 import pytest
 from sqlalchemy import Engine
 
-from bot.http import HttpServer
 from bot.lanes import ChatLanes
-from bot.telegram.adapter import SECRET_HEADER, TelegramAdapter
+from bot.telegram.adapter import SECRET_HEADER
 from briefings.conversation import Conversation
 from briefings.rendering.renderer import Renderer
-from fakes.telegram_api import FakeTelegram, private_message, too_many_requests, wait_until
+from fakes.telegram_api import private_message, too_many_requests, wait_until
 from storage.seen import SqlSeenRequests
+from tests.faults.conftest import WEBHOOK_SECRET, Webhook, webhook
 
-SECRET = "webhook-secret-for-back-pressure"  # noqa: S105 - the test's own
 HELD, OTHER = 6101, 6102
+# How long a POST beyond the bound waits for room: longer than any test, or briefly.
+PATIENT, IMPATIENT = 30.0, 0.2
 
 
-class Webhook:
-    def __init__(
-        self, fake: FakeTelegram, gate: asyncio.Event, port: int, adapter: TelegramAdapter
-    ) -> None:
-        self.fake, self.gate, self.port, self.adapter = fake, gate, port, adapter
+class Held:
+    """A webhook taking one update at a time, whose first 429's wait lasts until `gate` opens."""
+
+    def __init__(self, served: Webhook, gate: asyncio.Event) -> None:
+        self.fake, self.adapter, self.url = served.fake, served.adapter, served.url
+        self.gate = gate
 
     async def post(self, session: aiohttp.ClientSession, update_id: int, chat: int) -> int:
         update = {"update_id": update_id, **private_message("/briefing", chat_id=chat)}
         async with session.post(
-            f"http://127.0.0.1:{self.port}/telegram",
-            json=update,
-            headers={SECRET_HEADER: SECRET},
+            self.url, json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}
         ) as answer:
             if answer.status == 503:
                 assert answer.headers["Retry-After"] == "1"
             return answer.status
 
 
-async def _webhook(
-    conversation: Conversation, renderer: Renderer, engine: Engine, hold_seconds: float
-) -> AsyncIterator[Webhook]:
-    fake = FakeTelegram()
-    await fake.start()
+@pytest.fixture
+async def held(
+    request: pytest.FixtureRequest, conversation: Conversation, renderer: Renderer, engine: Engine
+) -> AsyncIterator[Held]:
+    """`request.param`: the adapter's `hold_seconds`."""
     gate = asyncio.Event()
 
-    async def held(seconds: float) -> None:
-        await gate.wait()  # the 429's wait lasts until the test opens the gate
+    async def sleep(seconds: float) -> None:
+        await gate.wait()
 
-    http = HttpServer("127.0.0.1", 0)
-    adapter = TelegramAdapter(
-        token=fake.token,
-        api_url=fake.base_url,
-        conversation=conversation,
-        renderer=renderer,
-        webhook_url="https://bot.example.org/telegram",
-        webhook_secret=SECRET,
-        http=http,
-        limits=None,
+    async with webhook(
+        conversation,
+        renderer,
         in_flight=1,
-        hold_seconds=hold_seconds,
-        sleep=held,
+        hold_seconds=request.param,
+        sleep=sleep,
         seen=SqlSeenRequests(engine),
-    )
-    await http.start()
-    await adapter.start()
-    try:
-        yield Webhook(fake, gate, http.port, adapter)
-    finally:
-        gate.set()
-        await http.quiesce()
-        await adapter.stop()
-        await http.stop()
-        await fake.close()
+    ) as served:
+        try:
+            yield Held(served, gate)
+        finally:
+            gate.set()
 
 
-@pytest.fixture
-async def patient(
-    conversation: Conversation, renderer: Renderer, engine: Engine
-) -> AsyncIterator[Webhook]:
-    async for webhook in _webhook(conversation, renderer, engine, hold_seconds=30.0):
-        yield webhook
-
-
-@pytest.fixture
-async def impatient(
-    conversation: Conversation, renderer: Renderer, engine: Engine
-) -> AsyncIterator[Webhook]:
-    async for webhook in _webhook(conversation, renderer, engine, hold_seconds=0.2):
-        yield webhook
-
-
-async def test_a_post_beyond_the_bound_waits_for_room_and_is_answered(patient: Webhook) -> None:
-    patient.fake.fail("sendMessage", too_many_requests(20), chat_id=HELD)
+@pytest.mark.parametrize("held", [PATIENT], indirect=True)
+async def test_a_post_beyond_the_bound_waits_for_room_and_is_answered(held: Held) -> None:
+    held.fake.fail("sendMessage", too_many_requests(20), chat_id=HELD)
     async with aiohttp.ClientSession() as session:
-        assert await patient.post(session, 1, HELD) == 200  # taken on; its answer is held
-        second = asyncio.create_task(patient.post(session, 2, OTHER))
+        assert await held.post(session, 1, HELD) == 200  # taken on; its answer is held
+        second = asyncio.create_task(held.post(session, 2, OTHER))
         await asyncio.sleep(0.5)
         assert not second.done()  # waiting for room, neither refused nor taken on
-        assert patient.fake.sent(OTHER) == []
-        patient.gate.set()
+        assert held.fake.sent(OTHER) == []
+        held.gate.set()
         assert await second == 200
-    await wait_until(lambda: patient.fake.sent(OTHER) != [] and patient.fake.sent(HELD) != [])
+    await wait_until(lambda: held.fake.sent(OTHER) != [] and held.fake.sent(HELD) != [])
 
 
-async def test_still_full_after_the_hold_it_is_refused_and_not_remembered(
-    impatient: Webhook,
-) -> None:
-    impatient.fake.fail("sendMessage", too_many_requests(20), chat_id=HELD)
+@pytest.mark.parametrize("held", [IMPATIENT], indirect=True)
+async def test_still_full_after_the_hold_it_is_refused_and_not_remembered(held: Held) -> None:
+    held.fake.fail("sendMessage", too_many_requests(20), chat_id=HELD)
     async with aiohttp.ClientSession() as session:
-        assert await impatient.post(session, 1, HELD) == 200
-        assert await impatient.post(session, 2, OTHER) == 503
-        impatient.gate.set()
-        await wait_until(lambda: impatient.fake.sent(HELD) != [])
+        assert await held.post(session, 1, HELD) == 200
+        assert await held.post(session, 2, OTHER) == 503
+        held.gate.set()
+        await wait_until(lambda: held.fake.sent(HELD) != [])
         # Telegram sends the refused update again: it is answered, once.
-        assert await impatient.post(session, 2, OTHER) == 200
-    await wait_until(lambda: len(impatient.fake.sent(OTHER)) == 1)
+        assert await held.post(session, 2, OTHER) == 200
+    await wait_until(lambda: len(held.fake.sent(OTHER)) == 1)
     await asyncio.sleep(0.2)
-    assert len(impatient.fake.sent(OTHER)) == 1
+    assert len(held.fake.sent(OTHER)) == 1
 
 
-async def test_stopping_refuses_a_held_post_at_once(patient: Webhook) -> None:
-    patient.fake.fail("sendMessage", too_many_requests(20), chat_id=HELD)
+@pytest.mark.parametrize("held", [PATIENT], indirect=True)
+async def test_stopping_refuses_a_held_post_at_once(held: Held) -> None:
+    held.fake.fail("sendMessage", too_many_requests(20), chat_id=HELD)
     async with aiohttp.ClientSession() as session:
-        assert await patient.post(session, 1, HELD) == 200
-        held = asyncio.create_task(patient.post(session, 2, OTHER))
+        assert await held.post(session, 1, HELD) == 200
+        waiting = asyncio.create_task(held.post(session, 2, OTHER))
         await asyncio.sleep(0.3)
-        assert not held.done()
-        await patient.adapter.quiesce()  # SIGTERM: the 30 s hold is not waited out
-        assert await asyncio.wait_for(held, 2) == 503
-    patient.gate.set()
-    await wait_until(lambda: patient.fake.sent(HELD) != [])
-    assert patient.fake.sent(OTHER) == []
+        assert not waiting.done()
+        await held.adapter.quiesce()  # SIGTERM: the 30 s hold is not waited out
+        assert await asyncio.wait_for(waiting, 2) == 503
+    held.gate.set()
+    await wait_until(lambda: held.fake.sent(HELD) != [])
+    assert held.fake.sent(OTHER) == []
 
 
 async def test_room_is_waited_for_within_the_timeout() -> None:
