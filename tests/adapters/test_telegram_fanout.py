@@ -110,30 +110,39 @@ async def test_the_pacer_spaces_requests_and_saves_up_no_burst() -> None:
     assert slept == [0.1]
 
 
+class SleptClock:
+    """A clock that only the pacer's sleeps move forward, and the sleeps it was asked for."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
 async def test_a_request_that_was_no_message_hands_its_slot_to_the_next() -> None:
     """Refused sends must not leave the rate unused, nor let failures alone flood Telegram."""
-    now = [100.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(round(seconds, 6))
-        now[0] += seconds
-
-    pacer = Pacer(10, clock=lambda: now[0], sleep=sleep)
+    clock = SleptClock()
+    pacer = Pacer(10, clock=clock, sleep=clock.sleep)
     await pacer.wait()
     pacer.refund()  # answered 429: not a message
     await pacer.wait()  # at once, in the slot handed back
-    assert slept == []
+    assert clock.slept == []
     for _ in range(18):
         pacer.refund()
         await pacer.wait()
-    assert slept == []  # twenty requests in this second, twice the rate: no more
+    assert clock.slept == []  # twenty requests in this second, twice the rate: no more
     pacer.refund()
     await pacer.wait()
-    assert slept == [1.0]  # the first request's second has to pass
+    assert clock.slept == [1.0]  # the first request's second has to pass
     pacer.delivered()
     await pacer.wait()  # a message went: the next is an interval later
-    assert slept[-1] == 0.1
+    assert clock.slept[-1] == 0.1
 
 
 async def test_a_refund_while_the_pacer_sleeps_hands_out_one_slot_not_two() -> None:
@@ -168,24 +177,18 @@ async def test_a_refund_while_the_pacer_sleeps_hands_out_one_slot_not_two() -> N
 
 
 async def test_refunds_never_let_more_than_the_rate_through_in_a_second() -> None:
-    now = [100.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(round(seconds, 6))
-        now[0] += seconds
-
-    pacer = Pacer(2, clock=lambda: now[0], sleep=sleep)
+    clock = SleptClock()
+    pacer = Pacer(2, clock=clock, sleep=clock.sleep)
     await pacer.wait()
     pacer.delivered()  # at 100.0
-    now[0] = 100.5
+    clock.now = 100.5
     await pacer.wait()
     pacer.delivered()  # at 100.5: two messages in this second, the rate
-    now[0] = 100.6
+    clock.now = 100.6
     pacer.refund()  # a third request refused: spacing alone would let the next go now
     await pacer.wait()
-    assert slept == [0.4]  # the first message's second has to pass
-    assert now[0] == 101.0
+    assert clock.slept == [0.4]  # the first message's second has to pass
+    assert clock.now == 101.0
 
 
 async def test_requests_in_flight_stay_within_the_bound(fake: CountingTelegram, bot: Bot) -> None:
