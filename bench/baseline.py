@@ -12,7 +12,6 @@ libraries it imports are the same distributions (pyproject.toml kept the same ra
 import io
 import os
 import selectors
-import socket
 import subprocess
 import sys
 import tarfile
@@ -50,13 +49,6 @@ def tree(commit: str = COMMIT) -> Iterator[Path | None]:
             else:
                 tar.extractall(tmp)  # noqa: S202 - this repository's own commit
         yield Path(tmp)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -52,6 +52,7 @@ from fakes.telegram_api import DEFAULT_TOKEN, private_message
 from storage.chats import SqlChatStates
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.cli import free_port
 
 CHATS = int(os.environ.get("BENCH_UPDATES_CHATS", "1000"))
 COMMANDS = ("/itinerary day 1", "/itinerary day 2", "/itinerary day 3")
@@ -235,7 +236,7 @@ def run_product(code: Path | None, chats: list[int]) -> Served:
     webhook mode, unpaced, measured by the fake: the same way for the baseline and for today."""
     if code is None:
         return Served(None, f"commit {baseline.COMMIT[:7]} is not in this clone's history")
-    port = baseline.free_port()
+    port = free_port()
     with fake_process(1e9, faults=False) as fake, tempfile.TemporaryDirectory() as cache:
         settings = {
             "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,

@@ -22,7 +22,7 @@ from briefings.ports import (
     Subscription,
 )
 from briefings.schedule import Digest
-from storage.errors import outage_mapped
+from storage.errors import driver_words, outage_mapped
 from storage.ledger import hhmm, plan_pending, to_time
 from storage.schema import Chat, Delivery
 from storage.schema import Subscription as SubscriptionRow
@@ -105,7 +105,7 @@ class _StateRead:
             # The pool's own connect and pre-ping raise the driver's errors here, unwrapped.
             connection = self._engine.raw_connection()
         except self._outages as exc:
-            raise StorageUnavailable(_driver_words(exc)) from exc
+            raise StorageUnavailable(driver_words(exc)) from exc
         try:
             cursor = connection.cursor()
             try:
@@ -116,7 +116,7 @@ class _StateRead:
         except self._outages as exc:
             # As SQLAlchemy would: a connection that failed this way is not handed out again.
             connection.invalidate(exc)
-            raise StorageUnavailable(_driver_words(exc)) from exc
+            raise StorageUnavailable(driver_words(exc)) from exc
         finally:
             connection.close()
         if row is None:
@@ -125,11 +125,6 @@ class _StateRead:
             value if process is None else process(value)
             for value, process in zip(row, self._processors, strict=True)
         )
-
-
-def _driver_words(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class SqlChatStates:

@@ -48,6 +48,13 @@ def outage_mapped(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def driver_words(error: BaseException) -> str:
+    """The driver's own words: the first line of its message, else the error's name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _first_line(exc: DBAPIError) -> str:
-    # The driver's own words, without SQLAlchemy's statement and background link.
-    return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
+    # The driver's error, without SQLAlchemy's statement and background link.
+    orig = exc.orig
+    return driver_words(orig) if orig is not None and str(orig).strip() else type(exc).__name__
