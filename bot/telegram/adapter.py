@@ -62,8 +62,8 @@ _KINDS: dict[str, ChatKind] = {
 }
 _ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _GONE = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
-# Updates accepted and not yet answered, all chats together; beyond it a webhook POST gets 503
-# (Telegram sends it again later) and polling waits.
+# Updates accepted and not yet answered, all chats together; beyond it a webhook POST waits for
+# room (HOLD_SECONDS) and then gets 503 (Telegram sends it again later), and polling waits.
 IN_FLIGHT = 512
 # How long a webhook POST beyond IN_FLIGHT waits for room before its 503: well within the time
 # Telegram gives a webhook to answer.
@@ -238,8 +238,7 @@ class TelegramAdapter:
 
     async def stop(self) -> None:
         """Stop taking updates, answer every update already accepted, then close."""
-        self._taking = False
-        self._lanes.refuse_waiting()
+        await self.quiesce()
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
