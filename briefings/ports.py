@@ -175,6 +175,11 @@ class SeenRequests(Protocol):
         however many deliveries race, until the record ages out (far beyond any redelivery)."""
         ...
 
+    def first_times(self, keys: Sequence[str]) -> list[bool]:
+        """`first_time` for each of `keys` at once, in one transaction (a key given twice is
+        new at most the first time): the updates that come together are recorded together."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PublicLinks:

@@ -7,7 +7,7 @@ it for exactly one of any number of racing deliveries, and returns the row to th
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete
@@ -51,6 +51,15 @@ class SqlSeenRequests:
         )
 
     def first_time(self, key: str) -> bool:
+        return self.first_times([key])[0]
+
+    def first_times(self, keys: Sequence[str]) -> list[bool]:
+        stored = [bounded(key) for key in keys]
+        # In one order for every caller: two processes inserting the same keys in different
+        # orders would each wait on the other's row (a deadlock, on PostgreSQL).
+        unique = sorted(set(stored))
+        if not unique:
+            return []
         now = self._clock()
         with self._engine.begin() as connection:
             if self._next_prune is None or now >= self._next_prune:
@@ -58,8 +67,15 @@ class SqlSeenRequests:
                 connection.execute(
                     delete(SeenRequest).where(SeenRequest.seen_at < now - self._retention)
                 )
-            inserted = connection.execute(self._insert, {"key": bounded(key), "seen_at": now})
-            return inserted.first() is not None
+            # One statement for them all (SQLAlchemy's "insertmanyvalues"): the rows it
+            # returns are the keys this call inserted.
+            rows = [{"key": key, "seen_at": now} for key in unique]
+            new = set(connection.execute(self._insert, rows).scalars())
+        answers = []
+        for key in stored:
+            answers.append(key in new)
+            new.discard(key)  # the same key again in this call is not new
+        return answers
 
 
 def bounded(key: str) -> str:

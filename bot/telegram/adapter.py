@@ -33,6 +33,7 @@ from telegram.ext import (
 
 from bot.http import HttpServer
 from bot.lanes import ChatLanes
+from bot.seen_groups import GroupedSeen
 from bot.telegram.payloads import send_document, send_message
 from bot.telegram.sending import (
     INTERACTIVE,
@@ -169,7 +170,7 @@ class TelegramAdapter:
         self._poll_timeout = poll_timeout
         # Webhook updates Telegram delivers again (after a 5xx or a timeout, perhaps to another
         # process) are taken on once; the bot's id (the token's public half) scopes update ids.
-        self._seen = seen
+        self._seen = GroupedSeen(seen) if seen is not None else None
         self._bot_id = token.partition(":")[0]
         self.sender = TelegramSender(app.bot, retry, sleep, rate=send_rate, limits=limits)
 
@@ -245,6 +246,8 @@ class TelegramAdapter:
         if app.running:
             await app.stop()  # hands what is queued to the lanes
         await self._lanes.close(self._drain_seconds)
+        if self._seen is not None:
+            await self._seen.close()
         await app.shutdown()
 
     async def set_menu(self) -> None:
@@ -363,40 +366,46 @@ class TelegramAdapter:
         expected = self._webhook_secret or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return web.Response(status=403)
-        # Full, the POST waits for room before its update is read: Telegram sends a webhook's
-        # updates over at most `max_connections` connections and waits for each answer, so a
-        # held answer slows it down where a 503 made it wait a whole Retry-After (and parsing
-        # refused updates spent the CPU the lanes needed to drain).
-        loop = asyncio.get_running_loop()
-        until = loop.time() + self._hold_seconds  # one hold in all, however it is spent
-        if not await self._lanes.room(self._hold_seconds) or not self._taking:
+        # Full, the POST waits its turn for a place before its update is read: Telegram sends
+        # a webhook's updates over at most `max_connections` connections and waits for each
+        # answer, so a held answer slows it down where a 503 made it wait a whole Retry-After
+        # (and parsing refused updates spent the CPU the lanes needed to drain).
+        if not await self._lanes.place(self._hold_seconds):
             log.warning("%d updates in flight: update refused for now", self._lanes.accepted)
             return web.Response(status=503, headers=RETRY_LATER)
+        filled = False
         try:
-            data: Any = await request.json()
-            if not isinstance(data, dict):
+            try:
+                data: Any = await request.json()
+                if not isinstance(data, dict):
+                    return web.Response(status=400)
+                update = Update.de_json(data, self.application.bot)
+            except (ValueError, TypeError, KeyError, AttributeError):
                 return web.Response(status=400)
-            update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return web.Response(status=400)
-        # Filled again while the body was read (other POSTs were waiting too).
-        if not await self._lanes.room(until - loop.time()) or not self._taking:
-            return web.Response(status=503, headers=RETRY_LATER)
-        # Asked last, once the update can be taken on: one refused (a status that makes
-        # Telegram resend) must not be remembered as seen.
-        if not self._first_time(update.update_id):
-            log.info("Telegram update %s already taken on: not handled again", update.update_id)
+            if not self._taking:
+                return web.Response(status=503, headers=RETRY_LATER)
+            self._lanes.fill(lane_of(update), self._once(update))
+            filled = True
             return web.Response(status=200)
-        # Room was found with no await since: the offer cannot be refused.
-        taken = self._lanes.offer(lane_of(update), self.application.process_update(update))
-        assert taken
-        return web.Response(status=200)
+        finally:
+            if not filled:
+                self._lanes.give_back()
 
-    def _first_time(self, update_id: int) -> bool:
+    async def _once(self, update: Update) -> None:
+        """An update's turn in its chat's lane: handled unless another delivery of it (to this
+        process or another) was taken on first. Asked here rather than before the 200, so that
+        a delivery refused with 503 is never remembered, and so that the updates whose turn
+        comes together are recorded in one transaction (`GroupedSeen`)."""
+        if await self._first_time(update.update_id):
+            await self.application.process_update(update)
+        else:
+            log.info("Telegram update %s already taken on: not handled again", update.update_id)
+
+    async def _first_time(self, update_id: int) -> bool:
         if self._seen is None:
             return True
         try:
-            return self._seen.first_time(f"telegram:{self._bot_id}:update:{update_id}")
+            return await self._seen.first_time(f"telegram:{self._bot_id}:update:{update_id}")
         except Exception:
             # Without the database a duplicate answer is possible, silence certain: handle it.
             log.warning("could not check whether update %s was seen; handling it", update_id)

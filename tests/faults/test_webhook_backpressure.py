@@ -112,14 +112,28 @@ async def test_stopping_refuses_a_held_post_at_once(held: Held) -> None:
     assert held.fake.sent(OTHER) == []
 
 
-async def test_room_is_waited_for_within_the_timeout() -> None:
+async def test_a_place_is_waited_for_within_the_timeout() -> None:
     lanes = ChatLanes(1)
     release = asyncio.Event()
-    assert await lanes.room(0.0)  # empty: room at once
-    assert lanes.offer("a", release.wait())
-    assert not await lanes.room(0.05)  # full for longer than that
-    waiting = asyncio.create_task(lanes.room(5.0))
+    assert await lanes.place(0.0)  # empty: a place at once
+    lanes.fill("a", release.wait())
+    assert not await lanes.place(0.05)  # full for longer than that
+    waiting = asyncio.create_task(lanes.place(5.0))
     await asyncio.sleep(0)
     release.set()
     assert await waiting
+    lanes.give_back()
     await lanes.close(1.0)
+
+
+@pytest.mark.parametrize("held", [IMPATIENT], indirect=True)
+async def test_an_unreadable_update_gives_its_place_back(held: Held) -> None:
+    async with aiohttp.ClientSession() as session:
+        for body in (b"{not json", b"[1, 2]"):
+            async with session.post(
+                held.url, data=body, headers={SECRET_HEADER: WEBHOOK_SECRET}
+            ) as answer:
+                assert answer.status == 400
+        # The one place is free again: the next update is taken on at once, not after the hold.
+        assert await held.post(session, 3, OTHER) == 200
+    await wait_until(lambda: held.fake.sent(OTHER) != [])

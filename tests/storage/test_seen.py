@@ -48,6 +48,42 @@ def test_racing_processes_get_one_first_time_between_them(
             other.dispose()
 
 
+def test_keys_recorded_together_are_new_once_each(engine: Engine) -> None:
+    seen = SqlSeenRequests(engine)
+    assert seen.first_time("before")
+    long_key = "k" * 500
+    keys = ["a", "before", "b", "a", long_key, long_key, "c"]
+    assert seen.first_times(keys) == [True, False, True, False, True, False, True]
+    assert seen.first_times(["c", "d", long_key]) == [False, True, False]
+    assert seen.first_times([]) == []
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(SeenRequest))
+    assert count == 6  # before, a, b, the long key's hash, c, d
+
+
+def test_racing_groups_get_one_first_time_between_them(engine: Engine, database_url: str) -> None:
+    """Eight engines each recording the same keys as one group, in a different order, at
+    once: every key is new for exactly one of them."""
+    engines = [engine] + [make_engine(database_url) for _ in range(7)]
+    keys = [f"group-{n}" for n in range(20)]
+    try:
+        ports = [SqlSeenRequests(e) for e in engines]
+        start = Barrier(len(ports))
+
+        def ask(n: int) -> dict[str, bool]:
+            mine = keys[n:] + keys[:n]
+            start.wait()
+            return dict(zip(mine, ports[n].first_times(mine), strict=True))
+
+        with ThreadPoolExecutor(len(ports)) as pool:
+            answers = list(pool.map(ask, range(len(ports))))
+        for key in keys:
+            assert [a[key] for a in answers].count(True) == 1, key
+    finally:
+        for other in engines[1:]:
+            other.dispose()
+
+
 def test_keys_older_than_any_redelivery_are_pruned(engine: Engine) -> None:
     clock = [T0]
     seen = SqlSeenRequests(engine, clock=lambda: clock[0])
