@@ -4,15 +4,27 @@ The database, not the process, remembers: a Slack retry that reaches another pro
 Telegram update redelivered after a restart, is recognised as well. One row per key under a
 primary key; `INSERT … ON CONFLICT DO NOTHING RETURNING` (SQLite and PostgreSQL alike) inserts
 it for exactly one of any number of racing deliveries, and returns the row to that caller alone.
+
+Every update a webhook takes on comes through here, so the statements are SQLAlchemy's, compiled
+once for the engine's dialect (one INSERT per number of rows), and run on the driver's own cursor
+as `storage.chats._StateRead` runs the state read: SQLAlchemy's execution path cost three times
+the statement and its commit.
 """
 
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
+from briefings.ports import StorageUnavailable
+from storage.errors import driver_words
 from storage.schema import SeenRequest
 
 # Telegram keeps an update it could not deliver for 24 hours and Slack retries within minutes:
@@ -21,13 +33,41 @@ RETENTION = timedelta(days=2)
 # Pruning is one indexed DELETE; once in a while is enough to keep the table small.
 PRUNE_EVERY = timedelta(minutes=10)
 MAX_KEY = 160
+# Rows per INSERT: a larger group is several statements in the one transaction.
+BLOCK = 64
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Compiled:
+    """One statement compiled for a dialect: its SQL, and its parameters in the driver's form."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        self.sql = str(compiled)
+        self._positional = compiled.positiontup
+        # Each parameter through its type's own bind processor, as SQLAlchemy would.
+        self._processors = {
+            name: process
+            for name, bind in compiled.binds.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+
+    def bound(self, params: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        processed = {
+            name: self._processors[name](value) if name in self._processors else value
+            for name, value in params.items()
+        }
+        if self._positional is None:
+            return processed
+        return tuple(processed[name] for name in self._positional)
+
+
 class SqlSeenRequests:
+    """A database outage raises `StorageUnavailable` (the caller decides what to do without)."""
+
     def __init__(
         self,
         engine: Engine,
@@ -39,15 +79,18 @@ class SqlSeenRequests:
         self._retention = retention
         self._clock = clock
         self._next_prune: datetime | None = None
-        statement = (
-            postgresql.insert(SeenRequest)
-            if engine.dialect.name == "postgresql"
-            else sqlite.insert(SeenRequest)
+        dialect = engine.dialect
+        self._dialect = dialect
+        self._prune = _Compiled(
+            delete(SeenRequest).where(
+                SeenRequest.seen_at < bindparam("before", type_=SeenRequest.seen_at.type)
+            ),
+            dialect,
         )
-        # RETURNING, not the row count: on psycopg SQLAlchemy reports a row count of -1 for
-        # this statement whether it inserted or not.
-        self._insert = statement.on_conflict_do_nothing(index_elements=["key"]).returning(
-            SeenRequest.key
+        dbapi = dialect.loaded_dbapi
+        self._outages: tuple[type[BaseException], ...] = (
+            dbapi.OperationalError,
+            dbapi.InterfaceError,
         )
 
     def first_time(self, key: str) -> bool:
@@ -61,21 +104,62 @@ class SqlSeenRequests:
         if not unique:
             return []
         now = self._clock()
-        with self._engine.begin() as connection:
-            if self._next_prune is None or now >= self._next_prune:
-                self._next_prune = now + PRUNE_EVERY
-                connection.execute(
-                    delete(SeenRequest).where(SeenRequest.seen_at < now - self._retention)
-                )
-            # One statement for them all (SQLAlchemy's "insertmanyvalues"): the rows it
-            # returns are the keys this call inserted.
-            rows = [{"key": key, "seen_at": now} for key in unique]
-            new = set(connection.execute(self._insert, rows).scalars())
+        new: set[str] = set()
+        try:
+            # The pool's own connect and pre-ping raise the driver's errors here, unwrapped.
+            connection = self._engine.raw_connection()
+        except self._outages as exc:
+            raise StorageUnavailable(driver_words(exc)) from exc
+        try:
+            cursor = connection.cursor()
+            try:
+                if self._next_prune is None or now >= self._next_prune:
+                    self._next_prune = now + PRUNE_EVERY
+                    cursor.execute(
+                        self._prune.sql, self._prune.bound({"before": now - self._retention})
+                    )
+                for start in range(0, len(unique), BLOCK):
+                    block = unique[start : start + BLOCK]
+                    insert = _insert(self._dialect, len(block))
+                    params: dict[str, Any] = {f"key_{n}": key for n, key in enumerate(block)}
+                    params.update({f"seen_at_{n}": now for n in range(len(block))})
+                    cursor.execute(insert.sql, insert.bound(params))
+                    new.update(row[0] for row in cursor.fetchall())
+            finally:
+                cursor.close()
+            connection.commit()
+        except self._outages as exc:
+            # As SQLAlchemy would: a connection that failed this way is not handed out again.
+            connection.invalidate(exc)
+            raise StorageUnavailable(driver_words(exc)) from exc
+        finally:
+            connection.close()  # the pool rolls back whatever was not committed
         answers = []
         for key in stored:
             answers.append(key in new)
             new.discard(key)  # the same key again in this call is not new
         return answers
+
+
+@lru_cache(maxsize=2 * BLOCK)
+def _insert(dialect: Dialect, rows: int) -> _Compiled:
+    """`rows` keys inserted unless present, returning those inserted, for `dialect`."""
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(SeenRequest)
+        .values(
+            [
+                {
+                    "key": bindparam(f"key_{n}", type_=SeenRequest.key.type),
+                    "seen_at": bindparam(f"seen_at_{n}", type_=SeenRequest.seen_at.type),
+                }
+                for n in range(rows)
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(SeenRequest.key)
+    )
+    return _Compiled(statement, dialect)
 
 
 def bounded(key: str) -> str:

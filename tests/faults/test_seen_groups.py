@@ -3,30 +3,31 @@ the next write, all in one transaction, each told whether it is new, in the orde
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from bot.seen_groups import GroupedSeen
 from storage.seen import SqlSeenRequests
 
-
-def commits(engine: Engine) -> list[int]:
-    counted: list[int] = []
-    event.listen(engine, "commit", lambda connection: counted.append(1))
-    return counted
+Write = Callable[[Sequence[str]], list[bool]]
 
 
-async def test_keys_asked_at_once_are_one_transaction(engine: Engine) -> None:
+async def test_keys_asked_at_once_are_one_write(engine: Engine) -> None:
     store = SqlSeenRequests(engine)
     assert store.first_time("old")
-    counted = commits(engine)
-    grouped = GroupedSeen(store)
+    writes: list[list[str]] = []
+
+    async def in_a_thread(write: Write, keys: Sequence[str]) -> list[bool]:
+        writes.append(list(keys))
+        return await asyncio.to_thread(write, keys)
+
+    grouped = GroupedSeen(store, run=in_a_thread)
     keys = ["a", "old", "b", "a", "c"]
     answers = await asyncio.gather(*(grouped.first_time(k) for k in keys))
     assert answers == [True, False, True, False, True]
-    assert len(counted) == 1
+    assert writes == [keys]  # one write: one transaction (SqlSeenRequests.first_times)
     await grouped.close()
 
 
@@ -42,10 +43,8 @@ async def test_keys_asked_during_a_write_go_in_the_next(engine: Engine) -> None:
             go_on.wait(5)
         return store.first_times(keys)
 
-    async def in_a_thread(
-        write: object, keys: Sequence[str]
-    ) -> list[bool]:  # the write as GroupedSeen makes it, held on the first
-        return await asyncio.to_thread(held, keys)
+    async def in_a_thread(write: Write, keys: Sequence[str]) -> list[bool]:
+        return await asyncio.to_thread(held, keys)  # the store's write, held on the first
 
     grouped = GroupedSeen(store, run=in_a_thread)
     first = asyncio.create_task(grouped.first_time("1"))
@@ -66,7 +65,7 @@ async def test_a_failed_write_is_every_waiters_error_and_the_next_write_goes_on(
     store = SqlSeenRequests(engine)
     failing = [True]
 
-    async def run(write: object, keys: Sequence[str]) -> list[bool]:
+    async def run(write: Write, keys: Sequence[str]) -> list[bool]:
         if failing.pop():
             raise ConnectionError("the database went away")
         return store.first_times(keys)

@@ -5,8 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from threading import Barrier
 
+import pytest
 from sqlalchemy import Engine, func, inspect, select
 
+from briefings.ports import StorageUnavailable
 from storage.engine import make_engine
 from storage.migrate import downgrade, upgrade
 from storage.schema import SeenRequest
@@ -116,3 +118,14 @@ def test_the_migration_goes_down_and_up_again(engine: Engine) -> None:
     assert "seen_requests" not in inspect(engine).get_table_names()
     upgrade(engine)
     assert SqlSeenRequests(engine).first_time("after the round trip")
+
+
+def test_a_database_out_of_reach_is_an_outage_not_a_driver_error() -> None:
+    """Nothing listens on port 1: the port's callers see `StorageUnavailable`, as from any
+    other store, whatever the driver raised."""
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    try:
+        with pytest.raises(StorageUnavailable):
+            SqlSeenRequests(engine).first_times(["a", "b"])
+    finally:
+        engine.dispose()
