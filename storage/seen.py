@@ -9,6 +9,15 @@ Every update a webhook takes on comes through here, so the statements are SQLAlc
 once for the engine's dialect (one INSERT per number of rows), and run on the driver's own cursor
 as `storage.chats._StateRead` runs the state read: SQLAlchemy's execution path cost three times
 the statement and its commit.
+
+On SQLite, a record's commit goes to the write-ahead log without waiting for the disk
+(`synchronous=NORMAL` for that transaction alone; the chats, subscriptions and ledger keep
+SQLite's default, FULL). Waiting for the disk was most of what a flood of webhook updates cost
+one process. What it gives up is narrow: the database stays consistent whatever happens, and a
+process that crashes loses nothing; only a power cut or an operating-system crash can lose the
+records of the last moments, and all that can follow is one duplicate answer to an update that
+Telegram or Slack delivered again across that crash (a record only ever prevents a duplicate:
+an update's 200 is given before its record is written). PostgreSQL commits as configured.
 """
 
 import hashlib
@@ -20,6 +29,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -87,6 +97,10 @@ class SqlSeenRequests:
             ),
             dialect,
         )
+        # On SQLite the records' commits do not wait for the disk; see the module's docstring.
+        self._relax: Callable[[DBAPICursor], int | None] = (
+            _relaxed_sync if dialect.name == "sqlite" else lambda cursor: None
+        )
         dbapi = dialect.loaded_dbapi
         self._outages: tuple[type[BaseException], ...] = (
             dbapi.OperationalError,
@@ -113,21 +127,25 @@ class SqlSeenRequests:
         try:
             cursor = connection.cursor()
             try:
-                if self._next_prune is None or now >= self._next_prune:
-                    self._next_prune = now + PRUNE_EVERY
-                    cursor.execute(
-                        self._prune.sql, self._prune.bound({"before": now - self._retention})
-                    )
-                for start in range(0, len(unique), BLOCK):
-                    block = unique[start : start + BLOCK]
-                    insert = _insert(self._dialect, len(block))
-                    params: dict[str, Any] = {f"key_{n}": key for n, key in enumerate(block)}
-                    params.update({f"seen_at_{n}": now for n in range(len(block))})
-                    cursor.execute(insert.sql, insert.bound(params))
-                    new.update(row[0] for row in cursor.fetchall())
+                relaxed = self._relax(cursor)
+                try:
+                    if self._next_prune is None or now >= self._next_prune:
+                        self._next_prune = now + PRUNE_EVERY
+                        before = now - self._retention
+                        cursor.execute(self._prune.sql, self._prune.bound({"before": before}))
+                    for start in range(0, len(unique), BLOCK):
+                        block = unique[start : start + BLOCK]
+                        insert = _insert(self._dialect, len(block))
+                        params: dict[str, Any] = {f"key_{n}": k for n, k in enumerate(block)}
+                        params.update({f"seen_at_{n}": now for n in range(len(block))})
+                        cursor.execute(insert.sql, insert.bound(params))
+                        new.update(row[0] for row in cursor.fetchall())
+                    connection.commit()
+                finally:
+                    if relaxed is not None:
+                        cursor.execute(f"PRAGMA synchronous={relaxed}")
             finally:
                 cursor.close()
-            connection.commit()
         except self._outages as exc:
             # As SQLAlchemy would: a connection that failed this way is not handed out again.
             connection.invalidate(exc)
@@ -160,6 +178,16 @@ def _insert(dialect: Dialect, rows: int) -> _Compiled:
         .returning(SeenRequest.key)
     )
     return _Compiled(statement, dialect)
+
+
+def _relaxed_sync(cursor: DBAPICursor) -> int | None:
+    """On SQLite, this connection's commits written to the WAL without waiting for the disk
+    (`synchronous=NORMAL`) until the setting returned is put back; None elsewhere."""
+    cursor.execute("PRAGMA synchronous")
+    row = cursor.fetchone()
+    previous = row[0] if row is not None else 2  # FULL, SQLite's default
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    return int(previous)
 
 
 def bounded(key: str) -> str:

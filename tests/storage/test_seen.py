@@ -3,6 +3,7 @@ from however many engines (processes); old keys pruned; any key fits."""
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from threading import Barrier
 
 import pytest
@@ -129,3 +130,27 @@ def test_a_database_out_of_reach_is_an_outage_not_a_driver_error() -> None:
             SqlSeenRequests(engine).first_times(["a", "b"])
     finally:
         engine.dispose()
+
+
+def test_on_sqlite_only_the_records_commit_without_waiting_for_the_disk(tmp_path: Path) -> None:
+    """The seen store relaxes `synchronous` for its own transaction and puts it back: the
+    connection goes back to the pool as it came, for the chats and the ledger (FULL)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'seen.sqlite3'}")
+    upgrade(engine)
+    connection = engine.raw_connection()
+    try:
+        settings = []
+        connection.driver_connection.set_trace_callback(  # type: ignore[union-attr]
+            lambda sql: settings.append(sql) if "synchronous" in sql else None
+        )
+    finally:
+        connection.close()  # back to the pool: the store's next checkout is this connection
+    assert SqlSeenRequests(engine).first_times(["a", "b"]) == [True, True]
+    assert settings == [
+        "PRAGMA synchronous",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA synchronous=2",
+    ]
+    with engine.connect() as again:
+        assert again.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
