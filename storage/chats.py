@@ -18,11 +18,11 @@ from briefings.ports import (
     ChatRef,
     ChatState,
     DeliveryProblem,
-    StorageUnavailable,
     Subscription,
 )
 from briefings.schedule import Digest
-from storage.errors import driver_words, outage_mapped
+from storage.driver import DriverStatement, driver_cursor
+from storage.errors import outage_mapped
 from storage.ledger import hhmm, plan_pending, to_time
 from storage.schema import Chat, Delivery
 from storage.schema import Subscription as SubscriptionRow
@@ -78,47 +78,20 @@ class _StateRead:
 
     def __init__(self, engine: Engine) -> None:
         dialect = engine.dialect
-        compiled = _STATE.compile(dialect=dialect)
-        self._sql = str(compiled)
+        self._statement = DriverStatement(_STATE, dialect)
         # Every parameter but the chat's is a constant of the statement (the statuses, LIMIT).
-        self._constants = compiled.construct_params({"platform": "", "key": ""})
-        self._positional = compiled.positiontup
+        self._constants = self._statement.compiled.construct_params({"platform": "", "key": ""})
         self._processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in _STATE.selected_columns
         ]
-        dbapi = dialect.loaded_dbapi
-        self._outages: tuple[type[BaseException], ...] = (
-            dbapi.OperationalError,
-            dbapi.InterfaceError,
-        )
         self._engine = engine
 
     def __call__(self, chat: ChatRef) -> tuple[Any, ...] | None:
         params = {**self._constants, "platform": chat.platform, "key": chat.key}
-        bound: Any = (
-            tuple(params[name] for name in self._positional)
-            if self._positional is not None
-            else params
-        )
-        try:
-            # The pool's own connect and pre-ping raise the driver's errors here, unwrapped.
-            connection = self._engine.raw_connection()
-        except self._outages as exc:
-            raise StorageUnavailable(driver_words(exc)) from exc
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self._sql, bound)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        except self._outages as exc:
-            # As SQLAlchemy would: a connection that failed this way is not handed out again.
-            connection.invalidate(exc)
-            raise StorageUnavailable(driver_words(exc)) from exc
-        finally:
-            connection.close()
+        with driver_cursor(self._engine) as (_, cursor):
+            cursor.execute(self._statement.sql, self._statement.bound(params))
+            row = cursor.fetchone()
         if row is None:
             return None
         return tuple(

@@ -8,7 +8,7 @@ it for exactly one of any number of racing deliveries, and returns the row to th
 Every update a webhook takes on comes through here, so the statements are SQLAlchemy's, compiled
 once for the engine's dialect (one INSERT per number of rows), and run on the driver's own cursor
 as `storage.chats._StateRead` runs the state read: SQLAlchemy's execution path cost three times
-the statement and its commit.
+the statement and its commit (`storage/driver.py`).
 
 On SQLite, a record's commit goes to the write-ahead log without waiting for the disk
 (`synchronous=NORMAL` for that transaction alone; the chats, subscriptions and ledger keep
@@ -24,17 +24,14 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
-from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
 
-from briefings.ports import StorageUnavailable
-from storage.errors import driver_words
+from storage.driver import DriverStatement, driver_cursor
 from storage.schema import SeenRequest
 
 # Telegram keeps an update it could not deliver for 24 hours and Slack retries within minutes:
@@ -49,30 +46,6 @@ BLOCK = 64
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class _Compiled:
-    """One statement compiled for a dialect: its SQL, and its parameters in the driver's form."""
-
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        self.sql = str(compiled)
-        self._positional = compiled.positiontup
-        # Each parameter through its type's own bind processor, as SQLAlchemy would.
-        self._processors = {
-            name: process
-            for name, bind in compiled.binds.items()
-            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        }
-
-    def bound(self, params: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        processed = {
-            name: self._processors[name](value) if name in self._processors else value
-            for name, value in params.items()
-        }
-        if self._positional is None:
-            return processed
-        return tuple(processed[name] for name in self._positional)
 
 
 class SqlSeenRequests:
@@ -91,7 +64,7 @@ class SqlSeenRequests:
         self._next_prune: datetime | None = None
         dialect = engine.dialect
         self._dialect = dialect
-        self._prune = _Compiled(
+        self._prune = DriverStatement(
             delete(SeenRequest).where(
                 SeenRequest.seen_at < bindparam("before", type_=SeenRequest.seen_at.type)
             ),
@@ -100,11 +73,6 @@ class SqlSeenRequests:
         # On SQLite the records' commits do not wait for the disk; see the module's docstring.
         self._relax: Callable[[DBAPICursor], int | None] = (
             _relaxed_sync if dialect.name == "sqlite" else lambda cursor: None
-        )
-        dbapi = dialect.loaded_dbapi
-        self._outages: tuple[type[BaseException], ...] = (
-            dbapi.OperationalError,
-            dbapi.InterfaceError,
         )
 
     def first_time(self, key: str) -> bool:
@@ -119,39 +87,24 @@ class SqlSeenRequests:
             return []
         now = self._clock()
         new: set[str] = set()
-        try:
-            # The pool's own connect and pre-ping raise the driver's errors here, unwrapped.
-            connection = self._engine.raw_connection()
-        except self._outages as exc:
-            raise StorageUnavailable(driver_words(exc)) from exc
-        try:
-            cursor = connection.cursor()
+        with driver_cursor(self._engine) as (connection, cursor):
+            relaxed = self._relax(cursor)
             try:
-                relaxed = self._relax(cursor)
-                try:
-                    if self._next_prune is None or now >= self._next_prune:
-                        self._next_prune = now + PRUNE_EVERY
-                        before = now - self._retention
-                        cursor.execute(self._prune.sql, self._prune.bound({"before": before}))
-                    for start in range(0, len(unique), BLOCK):
-                        block = unique[start : start + BLOCK]
-                        insert = _insert(self._dialect, len(block))
-                        params: dict[str, Any] = {f"key_{n}": k for n, k in enumerate(block)}
-                        params.update({f"seen_at_{n}": now for n in range(len(block))})
-                        cursor.execute(insert.sql, insert.bound(params))
-                        new.update(row[0] for row in cursor.fetchall())
-                    connection.commit()
-                finally:
-                    if relaxed is not None:
-                        cursor.execute(f"PRAGMA synchronous={relaxed}")
+                if self._next_prune is None or now >= self._next_prune:
+                    self._next_prune = now + PRUNE_EVERY
+                    before = now - self._retention
+                    cursor.execute(self._prune.sql, self._prune.bound({"before": before}))
+                for start in range(0, len(unique), BLOCK):
+                    block = unique[start : start + BLOCK]
+                    insert = _insert(self._dialect, len(block))
+                    params: dict[str, Any] = {f"key_{n}": k for n, k in enumerate(block)}
+                    params.update({f"seen_at_{n}": now for n in range(len(block))})
+                    cursor.execute(insert.sql, insert.bound(params))
+                    new.update(row[0] for row in cursor.fetchall())
+                connection.commit()
             finally:
-                cursor.close()
-        except self._outages as exc:
-            # As SQLAlchemy would: a connection that failed this way is not handed out again.
-            connection.invalidate(exc)
-            raise StorageUnavailable(driver_words(exc)) from exc
-        finally:
-            connection.close()  # the pool rolls back whatever was not committed
+                if relaxed is not None:
+                    cursor.execute(f"PRAGMA synchronous={relaxed}")
         answers = []
         for key in stored:
             answers.append(key in new)
@@ -160,7 +113,7 @@ class SqlSeenRequests:
 
 
 @lru_cache(maxsize=2 * BLOCK)
-def _insert(dialect: Dialect, rows: int) -> _Compiled:
+def _insert(dialect: Dialect, rows: int) -> DriverStatement:
     """`rows` keys inserted unless present, returning those inserted, for `dialect`."""
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     statement = (
@@ -177,7 +130,7 @@ def _insert(dialect: Dialect, rows: int) -> _Compiled:
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(SeenRequest.key)
     )
-    return _Compiled(statement, dialect)
+    return DriverStatement(statement, dialect)
 
 
 def _relaxed_sync(cursor: DBAPICursor) -> int | None:
