@@ -302,6 +302,7 @@ def run(clock_start: datetime | None = None, clock_speed: float = 1.0) -> int:
 
     from bot.runtime import serve
     from bot.settings import Settings
+    from bot.warmup import settle
 
     settings = Settings()
     if not (settings.telegram_configured or settings.slack_configured):
@@ -318,7 +319,9 @@ def run(clock_start: datetime | None = None, clock_speed: float = 1.0) -> int:
     from bot.startup import StartupFailed
 
     try:
-        _on_the_fastest_loop(serve(settings, clock_start=clock_start, clock_speed=clock_speed))
+        _on_the_fastest_loop(
+            serve(settings, clock_start=clock_start, clock_speed=clock_speed, when_built=settle)
+        )
     except StartupFailed as exc:
         # One line an operator can act on; never a traceback, which has carried the token.
         print(f"briefing-bot run: {exc}", file=sys.stderr, flush=True)

@@ -131,6 +131,7 @@ def _wire(
 ) -> None:
     from bot.http import HttpServer
     from bot.scheduling import DigestScheduler, SimulatedClock
+    from bot.warmup import warm
     from briefings.conversation import Conversation
     from briefings.delivery import DeliveryPolicy, Dispatcher
     from briefings.library import Library
@@ -152,12 +153,15 @@ def _wire(
         default_lang=settings.default_lang,
         publisher=publisher,
     )
+    renderer, seen = Renderer(), SqlSeenRequests(engine)
+    # What every update reads, built before the first one rather than during it.
+    warm(renderer, seen)
     shared = _Shared(
         settings=settings,
         conversation=conversation,
-        renderer=Renderer(),
+        renderer=renderer,
         http=http,
-        seen=SqlSeenRequests(engine),
+        seen=seen,
     )
     shared.http.health = _database_health(engine)
     senders: dict[str, DigestSender] = {}
@@ -295,8 +299,11 @@ async def serve(
     *,
     clock_start: datetime | None = None,
     clock_speed: float = 1.0,
+    when_built: Callable[[], None] | None = None,
 ) -> None:
     """Run until `stop` is set (or a signal arrives); every started service is stopped.
+    `when_built` is called once everything is built, before any service starts (the process's
+    entry point settles its memory there: `bot.warmup.settle`).
 
     Raises `StartupFailed` (one line, masked) when a service, the seeds or the database cannot
     be used at start-up.
@@ -330,6 +337,8 @@ async def serve(
         raise
     except Exception as exc:  # an adapter that cannot be built from these settings
         raise service_failed("set-up", exc, **_addresses(settings)) from None
+    if when_built is not None:
+        when_built()
     stop = stop or asyncio.Event()
     _on_signals(stop.set)
     started: list[tuple[str, Service]] = []

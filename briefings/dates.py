@@ -24,6 +24,15 @@ _WHEN: Final[dict[Lang, str]] = {
 }
 
 
+def warm() -> None:
+    """Read now each language's locale data from Babel's files, which the first date written
+    in that language would otherwise read (a serving process calls this before its first
+    update)."""
+    for lang in LOCALES:
+        format_short_day(date(2024, 8, 27), lang)
+        format_day(date(2024, 8, 27), lang)
+
+
 def format_day(day: date, lang: Lang) -> str:
     """A day in full: `Tuesday 27 August 2024`, `martedì 27 agosto 2024`, `2024. 8. 27.(화)`."""
     if lang == "ko":

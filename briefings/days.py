@@ -313,6 +313,14 @@ def _visit_day_number(clean: str) -> int | _Last | None:
     return None
 
 
+def warm() -> None:
+    """Build now what reading a day builds on its first use: the spellings of "day N" and the
+    month and weekday names of every language, from Babel's locale data (a serving process
+    calls this before its first update, which would otherwise wait for all of it)."""
+    _visit_day_patterns()
+    _weekday_abbreviations()
+
+
 @cache
 def _visit_day_patterns() -> tuple[re.Pattern[str], ...]:
     n = rf"(\d{{1,{_MAX_DAY_DIGITS}}})(?!\d)"

@@ -75,6 +75,12 @@ class SqlSeenRequests:
             _relaxed_sync if dialect.name == "sqlite" else lambda cursor: None
         )
 
+    def warm(self) -> None:
+        """Compile now the statements a first write of each size would (a serving process
+        calls this before its first update)."""
+        for rows in SIZES:
+            _insert(self._dialect, rows)
+
     def first_time(self, key: str) -> bool:
         return self.first_times([key])[0]
 
@@ -95,7 +101,7 @@ class SqlSeenRequests:
                     before = now - self._retention
                     cursor.execute(self._prune.sql, self._prune.bound({"before": before}))
                 for start in range(0, len(unique), BLOCK):
-                    block = unique[start : start + BLOCK]
+                    block = _padded(unique[start : start + BLOCK])
                     insert = _insert(self._dialect, len(block))
                     params: dict[str, Any] = {f"key_{n}": k for n, k in enumerate(block)}
                     params.update({f"seen_at_{n}": now for n in range(len(block))})
@@ -112,7 +118,18 @@ class SqlSeenRequests:
         return answers
 
 
-@lru_cache(maxsize=2 * BLOCK)
+def _padded(block: list[str]) -> list[str]:
+    """`block` grown to the next power of two by repeating its last key, so that a handful of
+    statements serve every size (a key's second row in one INSERT is a conflict like any
+    other: inserted once, returned once)."""
+    size = 1 << (len(block) - 1).bit_length()
+    return block + [block[-1]] * (size - len(block))
+
+
+SIZES = tuple(1 << n for n in range(BLOCK.bit_length()))
+
+
+@lru_cache(maxsize=len(SIZES) * 2)
 def _insert(dialect: Dialect, rows: int) -> DriverStatement:
     """`rows` keys inserted unless present, returning those inserted, for `dialect`."""
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert

@@ -58,6 +58,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # The templates ship with the package: no file's date is looked up at each reply.
+            auto_reload=False,
         )
         self._env.filters["b"] = _bold
         self._env.filters["i"] = _italic
@@ -68,6 +70,12 @@ class Renderer:
         self._recent: OrderedDict[tuple[int, DialectName], tuple[Reply, tuple[Message, ...]]] = (
             OrderedDict()
         )
+
+    def warm(self) -> None:
+        """Compile every template now rather than on the first reply that needs it (a serving
+        process calls this before its first update)."""
+        for name in self._env.list_templates(extensions=["j2"]):
+            self._env.get_template(name)
 
     @property
     def cached(self) -> int:

@@ -13,7 +13,7 @@ from briefings.ports import StorageUnavailable
 from storage.engine import make_engine
 from storage.migrate import downgrade, upgrade
 from storage.schema import SeenRequest
-from storage.seen import MAX_KEY, PRUNE_EVERY, RETENTION, SqlSeenRequests
+from storage.seen import BLOCK, MAX_KEY, PRUNE_EVERY, RETENTION, SqlSeenRequests, _insert
 
 T0 = datetime(2024, 8, 27, 0, 0, tzinfo=UTC)
 
@@ -154,3 +154,25 @@ def test_on_sqlite_only_the_records_commit_without_waiting_for_the_disk(tmp_path
     with engine.connect() as again:
         assert again.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     engine.dispose()
+
+
+def test_groups_of_every_size_answer_as_key_by_key(engine: Engine) -> None:
+    """Blocks are padded to a power of two by repeating their last key: whatever the size, in
+    one block or several, each key is new once, and those recorded before are not."""
+    seen = SqlSeenRequests(engine)
+    for size in range(1, 2 * BLOCK + 3):
+        keys = [f"size-{size}-{n:03}" for n in range(size)]
+        before = keys[::3]
+        assert seen.first_times(before) == [True] * len(before)
+        assert seen.first_times(keys) == [n % 3 != 0 for n in range(size)], size
+        assert seen.first_times(keys) == [False] * size
+
+
+def test_a_warmed_seen_store_compiles_no_statement_for_any_group(engine: Engine) -> None:
+    """Groups are padded to the statements compiled when warming: none is compiled after."""
+    seen = SqlSeenRequests(engine)
+    seen.warm()
+    compiled = _insert.cache_info().misses
+    for size in (1, 3, 5, 17, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 5):
+        seen.first_times([f"warm-{size}-{n}" for n in range(size)])
+    assert _insert.cache_info().misses == compiled
