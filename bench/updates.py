@@ -62,7 +62,7 @@ SECRET = "bench-webhook-secret"  # noqa: S105 - the bench's own
 GOAL = 3.0
 DEADLINE_S = 120.0
 # Rounds of the two products side by side; the goal's figure is the median of their ratios.
-ROUNDS = int(os.environ.get("BENCH_UPDATES_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_UPDATES_ROUNDS", "5"))
 FIRST_CHAT = 10_000
 DAY = re.compile(r"Day (\d+) of")
 

@@ -188,8 +188,7 @@ class Ledger:
         transaction: a plan is written whole or not at all, and a row that exists already (this
         runs at every start, in every process) is left as it is.
         """
-        keyed = {p: [(d, d.key) for d in digests] for p, digests in plans.items()}
-        due = _DueTimes()
+        planned = _PlannedTimes(plans, now)
         with Session(self._engine) as session, session.begin():
             connection = session.connection()
             rows: _PlannedRows = (
@@ -217,8 +216,7 @@ class Ledger:
                     [
                         (sub_id, key, at)
                         for sub_id, partnership, local_time, zone in subs
-                        for digest, key in keyed.get(partnership, ())
-                        if (at := due(digest, local_time, zone)) > now
+                        for key, at in planned(partnership, local_time, zone)
                     ]
                 )
 
@@ -524,9 +522,13 @@ class _CopiedRows:
         )
 
     def add(self, rows: Sequence[_Row]) -> None:
+        # In COPY's binary format, each value by its type's dumper in psycopg's C extension:
+        # the text format wrote every timestamp as a string, five times the time.
         with self._cursor.copy(
-            "copy planned_deliveries (subscription_id, digest_key, due_at) from stdin"
+            "copy planned_deliveries (subscription_id, digest_key, due_at) from stdin "
+            "(format binary)"
         ) as copy:
+            copy.set_types(["int4", "varchar", "timestamptz"])
             for row in rows:
                 copy.write_row(row)
 
@@ -542,18 +544,27 @@ class _CopiedRows:
         return added
 
 
-class _DueTimes:
-    """`due_at` per (digest, HH:MM, zone), computed once: a hundred thousand subscriptions
-    share a handful of times and zones."""
+class _PlannedTimes:
+    """A subscription's rows still to come, (digest key, due_at), per (partnership, HH:MM,
+    zone), worked out once: a hundred thousand subscriptions share a handful of times and
+    zones, and looking each digest up for each of them cost more than writing its row."""
 
-    def __init__(self) -> None:
-        self._known: dict[tuple[Digest, str, str], datetime] = {}
+    def __init__(self, plans: Mapping[str, Sequence[Digest]], now: datetime) -> None:
+        self._plans, self._now = plans, now
+        self._known: dict[tuple[str, str, str], list[tuple[str, datetime]]] = {}
 
-    def __call__(self, digest: Digest, local_time: str, timezone: str) -> datetime:
-        key = (digest, local_time, timezone)
+    def __call__(
+        self, partnership: str, local_time: str, timezone: str
+    ) -> list[tuple[str, datetime]]:
+        key = (partnership, local_time, timezone)
         found = self._known.get(key)
         if found is None:
-            found = self._known[key] = due_at(digest, to_time(local_time), timezone)
+            at = to_time(local_time)
+            found = self._known[key] = [
+                (digest.key, due)
+                for digest in self._plans.get(partnership, ())
+                if (due := due_at(digest, at, timezone)) > self._now
+            ]
         return found
 
 
