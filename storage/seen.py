@@ -30,6 +30,7 @@ from sqlalchemy import Engine, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.pool import PoolProxiedConnection
 
 from storage.driver import DriverStatement, driver_cursor
 from storage.schema import SeenRequest
@@ -42,6 +43,8 @@ PRUNE_EVERY = timedelta(minutes=10)
 MAX_KEY = 160
 # Rows per INSERT: a larger group is several statements in the one transaction.
 BLOCK = 64
+# Where a pooled SQLite connection remembers its own `synchronous` setting.
+_SYNCHRONOUS = "briefings.seen.synchronous"
 
 
 def _utc_now() -> datetime:
@@ -71,8 +74,8 @@ class SqlSeenRequests:
             dialect,
         )
         # On SQLite the records' commits do not wait for the disk; see the module's docstring.
-        self._relax: Callable[[DBAPICursor], int | None] = (
-            _relaxed_sync if dialect.name == "sqlite" else lambda cursor: None
+        self._relax: Callable[[PoolProxiedConnection, DBAPICursor], int | None] = (
+            _relaxed_sync if dialect.name == "sqlite" else lambda connection, cursor: None
         )
 
     def warm(self) -> None:
@@ -94,7 +97,7 @@ class SqlSeenRequests:
         now = self._clock()
         new: set[str] = set()
         with driver_cursor(self._engine) as (connection, cursor):
-            relaxed = self._relax(cursor)
+            relaxed = self._relax(connection, cursor)
             try:
                 if self._next_prune is None or now >= self._next_prune:
                     self._next_prune = now + PRUNE_EVERY
@@ -150,12 +153,15 @@ def _insert(dialect: Dialect, rows: int) -> DriverStatement:
     return DriverStatement(statement, dialect)
 
 
-def _relaxed_sync(cursor: DBAPICursor) -> int | None:
+def _relaxed_sync(connection: PoolProxiedConnection, cursor: DBAPICursor) -> int | None:
     """On SQLite, this connection's commits written to the WAL without waiting for the disk
-    (`synchronous=NORMAL`) until the setting returned is put back; None elsewhere."""
-    cursor.execute("PRAGMA synchronous")
-    row = cursor.fetchone()
-    previous = row[0] if row is not None else 2  # FULL, SQLite's default
+    (`synchronous=NORMAL`) until the setting returned is put back; None elsewhere. The
+    connection's own setting is read once and remembered with it (nothing else changes it)."""
+    previous = connection.info.get(_SYNCHRONOUS)
+    if previous is None:
+        cursor.execute("PRAGMA synchronous")
+        row = cursor.fetchone()
+        previous = connection.info[_SYNCHRONOUS] = int(row[0]) if row is not None else 2
     cursor.execute("PRAGMA synchronous=NORMAL")
     return int(previous)
 
