@@ -181,12 +181,12 @@ class Ledger:
 
         Subscriptions are read `batch` at a time by id, so memory does not grow with their
         number (100,000 ORM objects and their half a million row dicts took 470 MB), and many
-        chats share a time and a zone, so each due instant is computed once per (digest, time,
-        zone). The rows go to the database in bulk: on PostgreSQL by COPY into a temporary
-        table and one INSERT ... SELECT (a hundred times the rows a second of the multi-row
-        INSERTs it replaces); on SQLite, which has no COPY, by one executemany per batch. One
-        transaction: a plan is written whole or not at all, and a row that exists already (this
-        runs at every start, in every process) is left as it is.
+        chats share a time and a zone, so the rows still to come are worked out once per
+        (partnership, time, zone). The rows go to the database in bulk: on PostgreSQL by
+        binary COPY into a temporary table and one INSERT ... SELECT (a hundred times the rows
+        a second of the multi-row INSERTs it replaces); on SQLite, which has no COPY, by one
+        executemany per batch. One transaction: a plan is written whole or not at all, and a
+        row that exists already (this runs at every start, in every process) is left as it is.
         """
         planned = _PlannedTimes(plans, now)
         with Session(self._engine) as session, session.begin():
