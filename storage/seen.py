@@ -6,9 +6,9 @@ primary key; `INSERT … ON CONFLICT DO NOTHING RETURNING` (SQLite and PostgreSQ
 it for exactly one of any number of racing deliveries, and returns the row to that caller alone.
 
 Every update a webhook takes on comes through here, so the statements are SQLAlchemy's, compiled
-once for the engine's dialect (one INSERT per number of rows), and run on the driver's own cursor
-as `storage.chats._StateRead` runs the state read: SQLAlchemy's execution path cost three times
-the statement and its commit (`storage/driver.py`).
+once for the engine's dialect (one INSERT for each power of two of rows), and run on the driver's
+own cursor as `storage.chats._StateRead` runs the state read: SQLAlchemy's execution path cost
+three times the statement and its commit (`storage/driver.py`).
 
 On SQLite, a record's commit goes to the write-ahead log without waiting for the disk
 (`synchronous=NORMAL` for that transaction alone; the chats, subscriptions and ledger keep
@@ -43,6 +43,8 @@ PRUNE_EVERY = timedelta(minutes=10)
 MAX_KEY = 160
 # Rows per INSERT: a larger group is several statements in the one transaction.
 BLOCK = 64
+# The rows of the INSERTs compiled: every block is padded to one of these (`_padded`).
+SIZES = tuple(1 << n for n in range(BLOCK.bit_length()))
 # Where a pooled SQLite connection remembers its own `synchronous` setting.
 _SYNCHRONOUS = "briefings.seen.synchronous"
 
@@ -127,9 +129,6 @@ def _padded(block: list[str]) -> list[str]:
     other: inserted once, returned once)."""
     size = 1 << (len(block) - 1).bit_length()
     return block + [block[-1]] * (size - len(block))
-
-
-SIZES = tuple(1 << n for n in range(BLOCK.bit_length()))
 
 
 @lru_cache(maxsize=len(SIZES) * 2)
