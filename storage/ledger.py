@@ -55,6 +55,10 @@ AnySelect = Select[*tuple[Any, ...]]
 LEASE = timedelta(seconds=60)
 # Subscriptions read and planned at a time: memory stays bounded whatever their number.
 PLAN_BATCH = 5000
+# Planning runs in every process at start-up: when another one wrote the same rows first, the
+# plan is rolled back and made again (it then skips them). Two or three processes starting
+# together need a second attempt at most; more attempts than this is a fault worth raising.
+PLAN_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +187,24 @@ class Ledger:
         number (100,000 ORM objects and their half a million row dicts took 470 MB), and many
         chats share a time and a zone, so the rows still to come are worked out once per
         (partnership, time, zone). The rows go to the database in bulk: on PostgreSQL by
-        binary COPY into a temporary table and one INSERT ... SELECT (a hundred times the rows
-        a second of the multi-row INSERTs it replaces); on SQLite, which has no COPY, by one
-        executemany per batch. One transaction: a plan is written whole or not at all, and a
-        row that exists already (this runs at every start, in every process) is left as it is.
+        binary COPY straight into the ledger, once the batch's rows already there are left out
+        (a hundred times the rows a second of multi-row INSERTs); on SQLite, which has no COPY,
+        by one executemany per batch. One transaction: a plan is written whole or not at all,
+        and a row that exists already (this runs at every start, in every process) is left as
+        it is.
         """
         planned = _PlannedTimes(plans, now)
+        for attempt in range(1, PLAN_ATTEMPTS + 1):
+            try:
+                return self._plan_once(planned, batch)
+            except _PlannedElsewhere:
+                # Rolled back whole; the other process's rows are committed now, and skipped.
+                if attempt == PLAN_ATTEMPTS:
+                    raise
+                log.info("another process planned the same rows first: planning again")
+        raise AssertionError("unreachable")
+
+    def _plan_once(self, planned: "_PlannedTimes", batch: int) -> int:
         with Session(self._engine) as session, session.begin():
             connection = session.connection()
             rows: _PlannedRows = (
@@ -505,43 +521,56 @@ class _InsertedRows:
         return self._added
 
 
-class _CopiedRows:
-    """PostgreSQL with psycopg: COPY into a temporary table, then one INSERT ... SELECT.
+class _PlannedElsewhere(Exception):
+    """Another process wrote some of the rows this plan was writing, and committed first."""
 
-    The rows are inserted in key order, so that two processes planning at once take the
-    unique index's locks in the same order: the second waits for the first, then skips its
-    rows, and neither deadlocks.
+
+class _CopiedRows:
+    """PostgreSQL with psycopg: each batch's new rows by binary COPY straight into the ledger.
+
+    COPY knows no ON CONFLICT, so the rows already there are read first (one range of the
+    unique index per batch) and left out. A process planning the same subscriptions at the
+    same time makes our COPY wait on its rows, then fail on them once it commits: that is
+    `_PlannedElsewhere`, and `plan_all` plans again. The rows go in key order (subscriptions by
+    id, and each plan's digests in one order), so that two processes take the unique index's
+    locks in the same order and neither deadlocks.
     """
 
     def __init__(self, connection: Connection) -> None:
         # psycopg's own connection, in the session's transaction: SQLAlchemy has no COPY.
         self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        self._cursor.execute(
-            "create temporary table planned_deliveries (subscription_id integer not null, "
-            "digest_key varchar(128) not null, due_at timestamptz not null) on commit drop"
-        )
+        self._added = 0
 
     def add(self, rows: Sequence[_Row]) -> None:
-        # In COPY's binary format, each value by its type's dumper in psycopg's C extension:
-        # the text format wrote every timestamp as a string, five times the time.
-        with self._cursor.copy(
-            "copy planned_deliveries (subscription_id, digest_key, due_at) from stdin "
-            "(format binary)"
-        ) as copy:
-            copy.set_types(["int4", "varchar", "timestamptz"])
-            for row in rows:
-                copy.write_row(row)
+        if not rows:
+            return
+        self._cursor.execute(
+            "select subscription_id, digest_key from deliveries "
+            "where subscription_id between %s and %s",
+            (rows[0][0], rows[-1][0]),
+        )
+        there = set(self._cursor.fetchall())
+        new = [row for row in rows if row[:2] not in there] if there else rows
+        if not new:
+            return
+        from psycopg.errors import UniqueViolation
+
+        try:
+            # In COPY's binary format, each value by its type's dumper in psycopg's C
+            # extension: the text format wrote every timestamp as a string, five times the time.
+            with self._cursor.copy(
+                "copy deliveries (subscription_id, digest_key, due_at, status, attempts) "
+                "from stdin (format binary)"
+            ) as copy:
+                copy.set_types(["int4", "varchar", "timestamptz", "varchar", "int4"])
+                for sub_id, key, at in new:
+                    copy.write_row((sub_id, key, at, "pending", 0))
+        except UniqueViolation as exc:
+            raise _PlannedElsewhere() from exc
+        self._added += len(new)
 
     def finish(self) -> int:
-        self._cursor.execute(
-            "insert into deliveries (subscription_id, digest_key, due_at, status, attempts) "
-            "select subscription_id, digest_key, due_at, 'pending', 0 from planned_deliveries "
-            "order by subscription_id, digest_key "
-            "on conflict (subscription_id, digest_key) do nothing"
-        )
-        added: int = self._cursor.rowcount
-        self._cursor.execute("drop table planned_deliveries")
-        return added
+        return self._added
 
 
 class _PlannedTimes:

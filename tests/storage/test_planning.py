@@ -1,17 +1,22 @@
 """Planning on SQLite and PostgreSQL: `Ledger.plan_all` in batches writes every future row once,
 at the right instant, however often and by however many processes it runs."""
 
+import logging
 import threading
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic, sleep
 
-from sqlalchemy import Engine, func, select, update
+import pytest
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from briefings.digests import digests
 from briefings.loader import Seeds
 from briefings.ports import ChatRef, Subscription
 from briefings.schedule import Digest, due_at
 from storage.chats import SqlChatStates
+from storage.engine import make_engine
 from storage.ledger import Ledger
+from storage.migrate import upgrade
 from storage.schema import Delivery
 from storage.schema import Subscription as SubscriptionRow
 
@@ -133,3 +138,62 @@ def test_two_processes_planning_at_once_write_each_row_once(engine: Engine, seed
     claims = [c.delivery_id for ledger in ledgers for c in ledger.claim(due, 1000)]
     assert sorted(claims) == sorted(set(claims))
     assert len(claims) == len(rows)
+
+
+def test_a_plan_that_meets_rows_another_process_committed_first_plans_again(
+    postgres_url: str, seeds: Seeds, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL copies rows straight into the ledger, which knows no ON CONFLICT: rows that
+    another transaction holds make the copy wait, then fail once it commits. The plan is then
+    rolled back and made again, and the other process's row is left as it wrote it."""
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    try:
+        subs = _subscribe_without_rows(engine, CHATS)
+        plan = digests(august(seeds))
+        taken = (subs[CHATS // 2][0], plan[0].key)
+        errors: list[BaseException] = []
+        added: list[int] = []
+
+        def planning() -> None:
+            try:
+                added.append(Ledger(engine, "a").plan_all(_plans(seeds), BEFORE, batch=2))
+            except BaseException as exc:  # reported by the assertion below
+                errors.append(exc)
+
+        caplog.set_level(logging.INFO, logger="storage.ledger")
+        with engine.connect() as other:
+            other.execute(
+                insert(Delivery).values(
+                    subscription_id=taken[0], digest_key=taken[1], due_at=BEFORE, status="sent"
+                )
+            )
+            thread = threading.Thread(target=planning)
+            thread.start()
+            _wait_for_a_lock_wait(other)
+            other.commit()
+        thread.join(timeout=60)
+        assert errors == []
+        rows = _ledger(engine)
+        assert len(rows) == len(subs) * len(plan)
+        assert added == [len(rows) - 1]
+        assert rows[taken] == (BEFORE, "sent")
+        assert "planning again" in caplog.text
+    finally:
+        engine.dispose()
+
+
+def _wait_for_a_lock_wait(connection: Connection) -> None:
+    """Until another backend waits on a lock (ours): the planner reached the row we hold."""
+    deadline = monotonic() + 30
+    waiting = text(
+        "select count(*) from pg_stat_activity "
+        "where wait_event_type = 'Lock' and pid <> pg_backend_pid()"
+    )
+    while True:
+        # pg_stat_activity is read once per transaction, unless its snapshot is cleared.
+        connection.execute(text("select pg_stat_clear_snapshot()"))
+        if connection.execute(waiting).scalar():
+            return
+        assert monotonic() < deadline, "the planner never waited on the row we hold"
+        sleep(0.02)
