@@ -194,15 +194,13 @@ class Ledger:
         it is.
         """
         planned = _PlannedTimes(plans, now)
-        for attempt in range(1, PLAN_ATTEMPTS + 1):
+        for _ in range(PLAN_ATTEMPTS - 1):
             try:
                 return self._plan_once(planned, batch)
             except _PlannedElsewhere:
                 # Rolled back whole; the other process's rows are committed now, and skipped.
-                if attempt == PLAN_ATTEMPTS:
-                    raise
                 log.info("another process planned the same rows first: planning again")
-        raise AssertionError("unreachable")
+        return self._plan_once(planned, batch)
 
     def _plan_once(self, planned: "_PlannedTimes", batch: int) -> int:
         with Session(self._engine) as session, session.begin():
@@ -212,7 +210,7 @@ class Ledger:
                 if self._engine.dialect.driver == "psycopg"
                 else _InsertedRows(connection)
             )
-            after = 0
+            after, added = 0, 0
             while True:
                 subs = connection.execute(
                     select(
@@ -226,9 +224,9 @@ class Ledger:
                     .limit(batch)
                 ).all()
                 if not subs:
-                    return rows.finish()
+                    return added
                 after = subs[-1].id
-                rows.add(
+                added += rows.add(
                     [
                         (sub_id, key, at)
                         for sub_id, partnership, local_time, zone in subs
@@ -491,10 +489,8 @@ _Row = tuple[int, str, datetime]
 class _PlannedRows(Protocol):
     """Where `plan_all` puts the rows it planned, within its transaction."""
 
-    def add(self, rows: Sequence[_Row]) -> None: ...
-
-    def finish(self) -> int:
-        """Write what is left; how many rows are new."""
+    def add(self, rows: Sequence[_Row]) -> int:
+        """Write the rows not there yet; how many they were."""
         ...
 
 
@@ -510,15 +506,12 @@ class _InsertedRows:
             .on_conflict_do_nothing(index_elements=["subscription_id", "digest_key"])
             .returning(Delivery.id)
         )
-        self._added = 0
 
-    def add(self, rows: Sequence[_Row]) -> None:
-        if rows:
-            parameters = [{"subscription_id": s, "digest_key": k, "due_at": d} for s, k, d in rows]
-            self._added += len(self._connection.execute(self._statement, parameters).all())
-
-    def finish(self) -> int:
-        return self._added
+    def add(self, rows: Sequence[_Row]) -> int:
+        if not rows:
+            return 0
+        parameters = [{"subscription_id": s, "digest_key": k, "due_at": d} for s, k, d in rows]
+        return len(self._connection.execute(self._statement, parameters).all())
 
 
 class _PlannedElsewhere(Exception):
@@ -531,19 +524,18 @@ class _CopiedRows:
     COPY knows no ON CONFLICT, so the rows already there are read first (one range of the
     unique index per batch) and left out. A process planning the same subscriptions at the
     same time makes our COPY wait on its rows, then fail on them once it commits: that is
-    `_PlannedElsewhere`, and `plan_all` plans again. The rows go in key order (subscriptions by
-    id, and each plan's digests in one order), so that two processes take the unique index's
-    locks in the same order and neither deadlocks.
+    `_PlannedElsewhere`, and `plan_all` plans again. Every process writes the rows in one order
+    (subscriptions by id, each plan's digests as the plan lists them), so that two processes
+    take the unique index's locks in the same order and neither deadlocks.
     """
 
     def __init__(self, connection: Connection) -> None:
         # psycopg's own connection, in the session's transaction: SQLAlchemy has no COPY.
         self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        self._added = 0
 
-    def add(self, rows: Sequence[_Row]) -> None:
+    def add(self, rows: Sequence[_Row]) -> int:
         if not rows:
-            return
+            return 0
         self._cursor.execute(
             "select subscription_id, digest_key from deliveries "
             "where subscription_id between %s and %s",
@@ -552,7 +544,7 @@ class _CopiedRows:
         there = set(self._cursor.fetchall())
         new = [row for row in rows if row[:2] not in there] if there else rows
         if not new:
-            return
+            return 0
         from psycopg.errors import UniqueViolation
 
         try:
@@ -567,10 +559,7 @@ class _CopiedRows:
                     copy.write_row((sub_id, key, at, "pending", 0))
         except UniqueViolation as exc:
             raise _PlannedElsewhere() from exc
-        self._added += len(new)
-
-    def finish(self) -> int:
-        return self._added
+        return len(new)
 
 
 class _PlannedTimes:
