@@ -173,6 +173,7 @@ def test_a_plan_that_meets_rows_another_process_committed_first_plans_again(
             _wait_for_a_lock_wait(other)
             other.commit()
         thread.join(timeout=60)
+        assert not thread.is_alive(), "the planner did not finish"
         assert errors == []
         rows = _ledger(engine)
         assert len(rows) == len(subs) * len(plan)
@@ -184,11 +185,14 @@ def test_a_plan_that_meets_rows_another_process_committed_first_plans_again(
 
 
 def _wait_for_a_lock_wait(connection: Connection) -> None:
-    """Until another backend waits on a lock (ours): the planner reached the row we hold."""
+    """Until another backend of this database waits on a lock (ours): the planner reached the
+    row we hold."""
     deadline = monotonic() + 30
     waiting = text(
         "select count(*) from pg_stat_activity "
-        "where wait_event_type = 'Lock' and pid <> pg_backend_pid()"
+        "where wait_event_type = 'Lock' and pid <> pg_backend_pid() "
+        # The test's own database: other tests' backends share the server's view.
+        "and datname = current_database()"
     )
     while True:
         # pg_stat_activity is read once per transaction, unless its snapshot is cleared.
