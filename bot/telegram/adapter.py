@@ -45,6 +45,7 @@ from bot.telegram.sending import (
     TelegramSender,
 )
 from bot.telegram.transport import AiohttpRequest
+from bot.telegram.typed import Said, Typed, read, said_of, wanted
 from briefings.commands import COMMANDS
 from briefings.conversation import AdminCheck, Conversation, Incoming
 from briefings.languages import LANGS, Lang
@@ -102,6 +103,8 @@ class ChatOrdered(BaseUpdateProcessor):
 
 def lane_of(update: object) -> str:
     """Updates of one chat share a lane; one without a chat is a lane of its own."""
+    if isinstance(update, Typed):
+        return str(update.said.chat_id)
     if isinstance(update, Update):
         if update.effective_chat is not None:
             return str(update.effective_chat.id)
@@ -260,14 +263,19 @@ class TelegramAdapter:
     # --- Telegram update -> Incoming -> Answer -> Telegram calls ------------------------------
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, chat = update.effective_message, update.effective_chat
-        if message is None or chat is None or not message.text:
-            return
-        addressee = message.text.split(maxsplit=1)[0].partition("@")[2]
-        if addressee and addressee.casefold() != (context.bot.username or "").casefold():
+        said = said_of(update)
+        if said is not None and said.text:
+            await self._answer(said)
+
+    async def _answer(self, said: Said) -> None:
+        """A typed message, read by PTB (`_on_message`) or from the webhook's JSON (`_once`)."""
+        words = said.text.split(maxsplit=1)
+        addressee = words[0].partition("@")[2] if words else ""
+        username = self.application.bot.username or ""
+        if addressee and addressee.casefold() != username.casefold():
             return  # a command for another bot in the same group
-        answer = await self._conversation.handle(self._incoming(update, text=message.text))
-        await self._send(chat.id, self._renderer.render(answer.reply, "telegram"))
+        answer = await self._conversation.handle(self._incoming(said, text=said.text))
+        await self._send(said.chat_id, self._renderer.render(answer.reply, "telegram"))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, update.effective_chat
@@ -278,7 +286,9 @@ class TelegramAdapter:
         except TelegramError as exc:
             # A press from before a restart is too old to answer; it can still be shown.
             log.warning("callback query not answered: %s", exc.message)
-        answer = await self._conversation.handle(self._incoming(update, action=query.data or ""))
+        said = said_of(update)
+        assert said is not None  # it has a chat
+        answer = await self._conversation.handle(self._incoming(said, action=query.data or ""))
         messages = self._renderer.render(answer.reply, "telegram")
         chat_id = chat.id
         if answer.in_place and query.message.is_accessible:
@@ -311,27 +321,25 @@ class TelegramAdapter:
         log.error("Telegram update failed", exc_info=context.error)
 
     def _incoming(
-        self, update: Update, *, text: str | None = None, action: str | None = None
+        self, said: Said, *, text: str | None = None, action: str | None = None
     ) -> Incoming:
-        chat, user, message = update.effective_chat, update.effective_user, update.effective_message
-        assert chat is not None  # both handlers return earlier without one
-        kind = _KINDS.get(chat.type, "group")
+        kind = _KINDS.get(said.chat_type, "group")
         is_admin: AdminCheck | None = None
-        if kind != "private" and message is not None and message.sender_chat == chat:
+        if kind != "private" and said.as_chat:
             # An anonymous admin writes as the group itself; in a channel only admins post.
             is_admin = _yes
-        elif kind == "group" and user is not None:
-            user_id = user.id
+        elif kind == "group" and said.user_id is not None:
+            chat_id, user_id = said.chat_id, said.user_id
 
             async def is_admin() -> bool:
-                member = await self.application.bot.get_chat_member(chat.id, user_id)
+                member = await self.application.bot.get_chat_member(chat_id, user_id)
                 return member.status in _ADMINS
 
         return Incoming(
-            chat=ChatRef(PLATFORM, str(chat.id)),
+            chat=ChatRef(PLATFORM, str(said.chat_id)),
             kind=kind,
-            user=str(user.id) if user else None,
-            locale=user.language_code if user else None,
+            user=str(said.user_id) if said.user_id is not None else None,
+            locale=said.locale,
             text=text,
             action=action,
             is_admin=is_admin,
@@ -379,8 +387,10 @@ class TelegramAdapter:
                 data: Any = await request.json()
                 if not isinstance(data, dict):
                     return web.Response(status=400)
-                update = Update.de_json(data, self.application.bot)
-            except (ValueError, TypeError, KeyError, AttributeError):
+                # A typed message is read straight from its JSON; every other update is PTB's
+                # (bot/telegram/typed.py says why and which).
+                update: Typed | Update = read(data) or Update.de_json(data, self.application.bot)
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
                 return web.Response(status=400)
             if not self._taking:
                 return web.Response(status=503, headers=RETRY_LATER)
@@ -391,15 +401,22 @@ class TelegramAdapter:
             if not filled:
                 self._lanes.give_back()
 
-    async def _once(self, update: Update) -> None:
+    async def _once(self, update: Typed | Update) -> None:
         """An update's turn in its chat's lane: handled unless another delivery of it (to this
         process or another) was taken on first. Asked here rather than before the 200, so that
         a delivery refused with 503 is never remembered, and so that the updates whose turn
-        comes together are recorded in one transaction (`GroupedSeen`)."""
-        if await self._first_time(update.update_id):
-            await self.application.process_update(update)
-        else:
+        comes together are recorded in one transaction (`GroupedSeen`). A typed message read
+        from the JSON is answered as PTB's handlers answer it (`_on_message`), its failure
+        logged as their error handler logs one."""
+        if not await self._first_time(update.update_id):
             log.info("Telegram update %s already taken on: not handled again", update.update_id)
+        elif isinstance(update, Update):
+            await self.application.process_update(update)
+        elif wanted(update.said):
+            try:
+                await self._answer(update.said)
+            except Exception:
+                log.exception("Telegram update failed")
 
     async def _first_time(self, update_id: int) -> bool:
         if self._seen is None:

@@ -905,6 +905,64 @@ async def test_webhook_needs_the_secret(
     assert fake.requests("getUpdates") == []
 
 
+async def test_typed_messages_by_webhook_are_answered_as_ptb_would_and_the_rest_by_ptb(
+    fake: FakeTelegram, bots: Bots, http: HttpServer, mirror: Mirror, states: SqlChatStates
+) -> None:
+    """Typed messages posted to the webhook are read from their JSON (bot/telegram/typed.py):
+    each is answered, or not, as by PTB's handlers; a button, a membership change and a
+    message of any other shape still go through PTB, in the chat's order."""
+    secret = "webhook-secret-0123456789"  # noqa: S105 - a test value
+    adapter = bots.make(
+        webhook_url="https://briefings.example.org/telegram", webhook_secret=secret, http=http
+    )
+    await http.start()
+    await bots.start(adapter)
+    url = f"http://127.0.0.1:{http.port}/telegram"
+    anonymous = group_message("/lang it", chat_id=GROUP, user_id=1087968824)
+    anonymous["message"]["sender_chat"] = {"id": GROUP, "type": "group", "title": "Partnership"}
+    reply = private_message("/itinerary wednesday", chat_id=ALICE)
+    reply["message"]["reply_to_message"] = private_message("hi", chat_id=ALICE)["message"]
+    updates = [
+        private_message("/itinerary tuesday", chat_id=ALICE),
+        group_message("/lang@OtherBot ko", chat_id=GROUP),
+        group_message("martedì", chat_id=GROUP),
+        anonymous,
+        group_message("/itinerary@BriefingsBot tuesday", chat_id=GROUP),
+        private_message("   ", chat_id=BOB),
+        reply,  # a reply: PTB's to read
+        my_chat_member(BOB, "member", "kicked", by=BOB),
+    ]
+    async with aiohttp.ClientSession() as session:
+        for n, body in enumerate(updates, 1):
+            async with session.post(
+                url, json={"update_id": n, **body}, headers={SECRET_HEADER: secret}
+            ) as response:
+                assert response.status == 200
+
+    want_alice = await mirror.say("/itinerary tuesday") + await mirror.say("/itinerary wednesday")
+    want_group = await mirror.say("/lang it", chat_id=GROUP, user_id=1087968824)
+    want_group += await mirror.say("/itinerary@BriefingsBot tuesday", chat_id=GROUP)
+    want_bob = await mirror.say("   ", chat_id=BOB)
+    assert await answered(fake, ALICE, len(want_alice)) == want_alice
+    assert await answered(fake, GROUP, len(want_group)) == want_group
+    assert await answered(fake, BOB, len(want_bob)) == want_bob
+    assert "martedì 27 agosto 2024" in fake.sent(GROUP)[-1]["text"]  # the group's Italian now
+    assert fake.requests("getChatMember") == []  # an anonymous admin is the group itself
+
+    # Bob blocked the bot (PTB's membership handler): his digests wait for his return.
+    await wait_until(lambda: not states.state(ChatRef(PLATFORM, str(BOB))).reachable)
+    pressed = shown(fake, ALICE)  # Wednesday's: a button back to Tuesday
+    tuesday = encode(Action("day", AUGUST, date(2024, 8, 27)))
+    async with aiohttp.ClientSession() as session:
+        button = {"update_id": 99, **callback_query(tuesday, on=pressed, user_id=ALICE)}
+        async with session.post(url, json=button, headers={SECRET_HEADER: secret}) as response:
+            assert response.status == 200
+    await wait_until(lambda: any(c.ok for c in fake.requests("editMessageText")))
+    [want] = await mirror.say(press=tuesday)
+    [edit] = fake.requests("editMessageText")
+    assert edit.params == {**want, "message_id": pressed["message_id"]}
+
+
 # --- faults -------------------------------------------------------------------------------------
 
 
