@@ -1,9 +1,11 @@
 """Telegram updates in, the conversation service's answers out: translation and nothing else.
 
 An update becomes an `Incoming` (chat, chat kind, user, language, text or button payload), the
-service answers, the answer is rendered and sent. Language, chat state and permissions are the
-service's; this module only tells it what Telegram says (who is an admin, a chat that blocked
-the bot or moved) and says its answers the Telegram way.
+service answers, the answer is rendered and sent. A typed message posted to the webhook is read
+from its JSON rather than through PTB's objects (bot/telegram/typed.py); every other update goes
+through PTB. Language, chat state and permissions are the service's; this module only tells it
+what Telegram says (who is an admin, a chat that blocked the bot or moved) and says its answers
+the Telegram way.
 """
 
 import asyncio
