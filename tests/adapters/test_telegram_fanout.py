@@ -6,6 +6,7 @@ bench/fanout.py found each of these worth having; these tests keep them doing wh
 """
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,24 @@ async def test_the_pacer_spaces_requests_and_saves_up_no_burst() -> None:
     await pacer.wait()
     await pacer.wait()
     assert slept == [0.1]
+
+
+async def test_slots_taken_a_little_late_keep_the_rate() -> None:
+    """A busy loop wakes the pacer late: each slot a little late must not push every later
+    one back (paced at 300 a second, a fan-out ran at 230)."""
+    now = [100.0]
+    granted: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds + 0.03  # every wake-up 30 ms late, under one interval
+
+    pacer = Pacer(10, clock=lambda: now[0], sleep=sleep)
+    for _ in range(11):
+        await pacer.wait()
+        granted.append(now[0])
+    assert granted[-1] - granted[0] <= 1.0 + 0.03 + 1e-9  # ten intervals, not ten late ones
+    gaps = [b - a for a, b in itertools.pairwise(granted)]
+    assert min(gaps) >= 0.1 - 0.03 - 1e-9  # never closer than a slot less the lateness
 
 
 class SleptClock:
