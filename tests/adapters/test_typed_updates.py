@@ -111,7 +111,8 @@ TYPED: dict[str, Json] = {
 
 
 def _nulls(body: Json) -> Json:
-    """ "null" above stands for a JSON null kept in the message (None removes the field)."""
+    """The string "null" above stands for a JSON null kept in the message (None removes the
+    field)."""
     fixed = copy.deepcopy(body)
     for name, value in list(fixed["message"].items()):
         if value == "null":
