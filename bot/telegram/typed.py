@@ -88,24 +88,22 @@ def said_of(update: Update) -> Said | None:
         user_id=user.id if user is not None else None,
         locale=user.language_code if user is not None else None,
         text=(message.text or "") if message is not None else "",
-        command=first is not None
-        and first.type == MessageEntityType.BOT_COMMAND
-        and first.offset == 0,
+        command=first is not None and _command(first.type, first.offset),
         as_chat=message is not None and message.sender_chat == chat,
     )
 
 
 def read(data: dict[str, Any]) -> Typed | None:
     """A typed message's update read from its JSON; None for any other update (PTB's)."""
-    message = data.get("message")
     if data.keys() != {"update_id", "message"} or not _int(data["update_id"]):
         return None
+    message = data["message"]
     if not isinstance(message, dict) or not message.keys() <= _MESSAGE:
         return None
     chat, text, user = message.get("chat"), message.get("text"), message.get("from")
     sender, entities = message.get("sender_chat"), message.get("entities")
     date = message.get("date")
-    if not _int(message.get("message_id")) or type(date) is not int or not 0 <= date <= _LAST_DATE:
+    if not _int(message.get("message_id")) or not _int(date) or not 0 <= date <= _LAST_DATE:
         return None
     if not isinstance(text, str) or not text:
         return None
@@ -128,15 +126,18 @@ def read(data: dict[str, Any]) -> Typed | None:
         user_id=user["id"] if user is not None else None,
         locale=user.get("language_code") if user is not None else None,
         text=text,
-        command=first is not None
-        and first["type"] == MessageEntityType.BOT_COMMAND
-        and first["offset"] == 0,
+        command=first is not None and _command(first["type"], first["offset"]),
         as_chat=sender is not None and sender["id"] == chat["id"],
     )
     return Typed(data["update_id"], said)
 
 
-def _int(value: object) -> bool:
+def _command(kind: str, offset: int) -> bool:
+    """The first entity makes the message a command (PTB's `filters.COMMAND`)."""
+    return kind == MessageEntityType.BOT_COMMAND and offset == 0
+
+
+def _int(value: object) -> TypeGuard[int]:
     return type(value) is int  # not a bool, which is an int to isinstance
 
 
